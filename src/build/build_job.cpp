@@ -1,0 +1,230 @@
+#include "build/build_job.hpp"
+
+#include "bus/names.hpp"
+#include "systemd/unit_names.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+
+namespace left4me {
+
+std::string_view toString(JobState state)
+{
+    switch (state)
+    {
+    case JobState::starting:
+        return "starting";
+    case JobState::running:
+        return "running";
+    case JobState::succeeded:
+        return "succeeded";
+    case JobState::failed:
+        return "failed";
+    case JobState::cancelled:
+        return "cancelled";
+    }
+    return "failed";
+}
+
+BuildJob::BuildJob(JobInfo info, std::string logPath, OverlayBind bind, SystemdClient& systemd)
+    : info_(std::move(info)),
+      log_(std::move(logPath),
+           [this](uint64_t first, std::vector<std::string>&& lines) {
+               if (events_.log)
+               {
+                   events_.log(first, std::move(lines));
+               }
+           }),
+      bind_(std::move(bind)), systemd_(systemd), alive_(std::make_shared<BuildJob*>(this))
+{
+}
+
+BuildJob::~BuildJob()
+{
+    *alive_ = nullptr;
+}
+
+void BuildJob::start(std::vector<UnitProperty> properties, std::function<void(std::string)> started)
+{
+    // Watch before starting, so no state change can slip past us.
+    watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
+    log_.follow();
+
+    std::weak_ptr<BuildJob*> alive = alive_;
+    auto self = [alive]() -> BuildJob* {
+        auto p = alive.lock();
+        return p ? *p : nullptr;
+    };
+    auto fail = [self, started](const std::string& step, const sdbus::Error* error) {
+        auto reason = step + ": " + error->getMessage();
+        if (auto* job = self())
+        {
+            log::error("Build " + std::to_string(job->info_.id) + " could not start: " + reason,
+                       {{"LEFT4ME_JOB", std::to_string(job->info_.id)}, {"UNIT", job->info_.unit}});
+            job->finishWith("resources", -1);
+        }
+        started(reason);
+    };
+    // A reference keeps systemd from unloading the instance when it ends,
+    // before we have read its result.
+    systemd_.refUnit(info_.unit, [this, self, fail, started, properties = std::move(properties)](
+                                     const sdbus::Error* error) mutable {
+        if (self() == nullptr)
+        {
+            return;
+        }
+        if (error != nullptr)
+        {
+            return fail("cannot reference the unit", error);
+        }
+        systemd_.setUnitProperties(info_.unit, properties, [this, self, fail, started](const sdbus::Error* error) {
+            if (self() == nullptr)
+            {
+                return;
+            }
+            if (error != nullptr)
+            {
+                return fail("cannot set the build limits on the unit", error);
+            }
+            systemd_.startUnit(info_.unit, [this, self, fail, started](const sdbus::Error* error, std::string jobPath) {
+                if (self() == nullptr)
+                {
+                    return;
+                }
+                if (error != nullptr)
+                {
+                    return fail("cannot start the unit", error);
+                }
+                started({});
+                systemd_.whenJobRemoved(jobPath, [this, self](const std::string& result) {
+                    if (self() == nullptr)
+                    {
+                        return;
+                    }
+                    startJobDone_ = true;
+                    log::debug("Start job of " + info_.unit + " ended: " + result, {{"UNIT", info_.unit}});
+                    // The unit may have come and gone already; ask where it is.
+                    systemd_.activeState(info_.unit, [this, self](const sdbus::Error* error, const std::string& state) {
+                        if (self() == nullptr)
+                        {
+                            return;
+                        }
+                        onActiveState(error != nullptr ? std::string("inactive") : state);
+                    });
+                });
+            });
+        });
+    });
+}
+
+void BuildJob::onActiveState(const std::string& state)
+{
+    if (ended_ || collecting_)
+    {
+        return;
+    }
+    if (state == "active" || state == "activating" || state == "reloading" || state == "deactivating")
+    {
+        if (info_.state == JobState::starting && state != "deactivating")
+        {
+            info_.state = JobState::running;
+            if (events_.changed)
+            {
+                events_.changed({"State"});
+            }
+        }
+        return;
+    }
+    // "inactive" is also where the unit sits before the start job runs; it
+    // only means "ended" once the start job is gone.
+    if ((state == "inactive" && startJobDone_) || state == "failed")
+    {
+        collect();
+    }
+}
+
+void BuildJob::collect()
+{
+    collecting_ = true;
+    std::weak_ptr<BuildJob*> alive = alive_;
+    systemd_.serviceOutcome(info_.unit, [alive](const sdbus::Error* error, const ServiceOutcome& outcome) {
+        auto p = alive.lock();
+        if (!p || *p == nullptr)
+        {
+            return;
+        }
+        auto* job = *p;
+        if (error != nullptr)
+        {
+            log::warning("Cannot read the result of " + job->info_.unit + ": " + error->getMessage(),
+                         {{"UNIT", job->info_.unit}});
+            job->finishWith("resources", -1);
+            return;
+        }
+        job->finishWith(outcome.result, unit::exitStatus(outcome.execMainCode, outcome.execMainStatus));
+    });
+}
+
+void BuildJob::finishWith(std::string result, int32_t exitStatus)
+{
+    if (ended_)
+    {
+        return;
+    }
+    ended_ = true;
+    watch_ = {};
+    // Everything the script wrote is in the file by now: deliver the rest
+    // before announcing the end.
+    log_.finish();
+    bind_.reset();
+    systemd_.unrefUnit(info_.unit);
+
+    info_.result = std::move(result);
+    info_.exitStatus = exitStatus;
+    info_.finishedAt = clock::realtimeUsec();
+    if (cancelRequested_)
+    {
+        info_.state = JobState::cancelled;
+    }
+    else if (info_.result == "success")
+    {
+        info_.state = JobState::succeeded;
+    }
+    else
+    {
+        info_.state = JobState::failed;
+    }
+    log::info("Build " + std::to_string(info_.id) + " of overlay " + info_.overlay + " ended " +
+                  std::string(toString(info_.state)) + " (result " + info_.result + ", exit status " +
+                  std::to_string(info_.exitStatus) + ", " + std::to_string(log_.lineCount()) + " log lines)",
+              {{"MESSAGE_ID", names::messageId::buildFinished},
+               {"LEFT4ME_JOB", std::to_string(info_.id)},
+               {"LEFT4ME_OVERLAY", info_.overlay},
+               {"LEFT4ME_RESULT", info_.result},
+               {"UNIT", info_.unit}});
+    if (events_.changed)
+    {
+        events_.changed({"State", "Result", "ExitStatus", "FinishedAt"});
+    }
+    if (events_.finished)
+    {
+        events_.finished();
+    }
+}
+
+void BuildJob::cancel(std::function<void(std::string)> done)
+{
+    if (ended_)
+    {
+        done({});
+        return;
+    }
+    cancelRequested_ = true;
+    log::info("Cancelling build " + std::to_string(info_.id), {{"LEFT4ME_JOB", std::to_string(info_.id)}});
+    // The template's TimeoutStopSec= turns SIGTERM into SIGKILL after 1 s,
+    // so even a script that traps TERM is gone within 2 s.
+    systemd_.stopUnit(info_.unit, [done = std::move(done)](const sdbus::Error* error) {
+        done(error == nullptr ? std::string() : error->getMessage());
+    });
+}
+
+} // namespace left4me

@@ -1,0 +1,93 @@
+#pragma once
+
+#include "build/log_file.hpp"
+#include "build/overlay_bind.hpp"
+#include "systemd/systemd_client.hpp"
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace left4me {
+
+enum class JobState
+{
+    starting,
+    running,
+    succeeded,
+    failed,
+    cancelled,
+};
+
+std::string_view toString(JobState state);
+
+struct JobInfo
+{
+    uint64_t id = 0;
+    std::string overlay;
+    std::string unit;
+    uid_t owner = 0;
+    uint64_t createdAt = 0; // µs since the epoch
+    uint64_t finishedAt = 0;
+    JobState state = JobState::starting;
+    std::string result;
+    int32_t exitStatus = -1;
+};
+
+// One build from start to end: it starts the template instance, follows its
+// state through systemd's signals, follows its log file, and on the end
+// collects systemd's verdict, detaches the overlay mount and drops its unit
+// reference. It knows nothing of the bus; the owner is told through Events.
+class BuildJob
+{
+  public:
+    struct Events
+    {
+        std::function<void(uint64_t firstLine, std::vector<std::string>&& lines)> log;
+        std::function<void(const std::vector<std::string>& properties)> changed;
+        std::function<void()> finished;
+    };
+
+    BuildJob(JobInfo info, std::string logPath, OverlayBind bind, SystemdClient& systemd);
+    BuildJob(const BuildJob&) = delete;
+    BuildJob& operator=(const BuildJob&) = delete;
+    ~BuildJob();
+
+    void setEvents(Events events) { events_ = std::move(events); }
+    [[nodiscard]] const Events& events() const { return events_; }
+
+    // Sets PROPERTIES on the instance and starts it. STARTED gets an empty
+    // string once systemd has queued the start, or a reason it could not.
+    void start(std::vector<UnitProperty> properties, std::function<void(std::string)> started);
+    // Stops the unit; the job ends cancelled once systemd reports it down.
+    void cancel(std::function<void(std::string)> done);
+
+    [[nodiscard]] const JobInfo& info() const { return info_; }
+    [[nodiscard]] bool ended() const { return ended_; }
+    [[nodiscard]] const LogFile& log() const { return log_; }
+
+  private:
+    void onActiveState(const std::string& state);
+    void finishWith(std::string result, int32_t exitStatus);
+    void collect();
+
+    JobInfo info_;
+    LogFile log_;
+    OverlayBind bind_;
+    SystemdClient& systemd_;
+    Events events_;
+    sdbus::Slot watch_;
+    bool startJobDone_ = false;
+    bool collecting_ = false;
+    bool ended_ = false;
+    bool cancelRequested_ = false;
+    // Callbacks from systemd may arrive after we are gone; they hold this.
+    std::shared_ptr<BuildJob*> alive_;
+};
+
+} // namespace left4me

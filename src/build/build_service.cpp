@@ -1,0 +1,207 @@
+#include "build/build_service.hpp"
+
+#include "build/unit_properties.hpp"
+#include "bus/names.hpp"
+#include "systemd/unit_names.hpp"
+#include "util/clock.hpp"
+#include "util/log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+namespace left4me {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void writeFile(const std::string& path, const std::string& content, mode_t mode)
+{
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd)
+    {
+        throw std::system_error(errno, std::generic_category(), "cannot create " + path);
+    }
+    std::string_view rest = content;
+    while (!rest.empty())
+    {
+        auto n = ::write(fd.get(), rest.data(), rest.size());
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n < 0)
+        {
+            throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+        }
+        rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    // The mode must not depend on the daemon's umask.
+    (void)::fchmod(fd.get(), mode);
+}
+
+} // namespace
+
+BuildService::BuildService(const Config& config, BuildPaths paths, SystemdClient& systemd)
+    : config_(config), paths_(std::move(paths)), systemd_(systemd)
+{
+    fs::create_directories(paths_.stateDir + "/jobs");
+    fs::create_directories(paths_.runtimeDir + "/jobs");
+    // Job ids never repeat, not even across restarts: each has its unit
+    // instance, its log and its object path.
+    std::ifstream counter(paths_.stateDir + "/next-job-id");
+    if (!(counter >> nextId_) || nextId_ == 0)
+    {
+        nextId_ = 1;
+    }
+}
+
+uint64_t BuildService::allocateId()
+{
+    while (fs::exists(paths_.stateDir + "/jobs/" + std::to_string(nextId_)))
+    {
+        ++nextId_;
+    }
+    uint64_t id = nextId_++;
+    auto tmp = paths_.stateDir + "/next-job-id.tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << nextId_ << '\n';
+    }
+    fs::rename(tmp, paths_.stateDir + "/next-job-id");
+    return id;
+}
+
+void BuildService::start(uid_t owner, const std::string& overlay, const std::string& script, Started done)
+{
+    if (auto busy = runningOverlays_.find(overlay); busy != runningOverlays_.end())
+    {
+        throw sdbus::Error(names::error::busy, "Overlay \"" + overlay + "\" is being built by job " +
+                                                   std::to_string(busy->second) +
+                                                   "; wait for it to finish or cancel it first.");
+    }
+    if (running() >= config_.maxRunningBuilds)
+    {
+        throw sdbus::Error(names::error::limitsExceeded,
+                           std::to_string(running()) + " builds are running, the configured maximum " +
+                               "(max_running_builds); try again when one has finished.");
+    }
+
+    uint64_t id = allocateId();
+    auto stateDir = paths_.stateDir + "/jobs/" + std::to_string(id);
+    auto runtimeDir = paths_.runtimeDir + "/jobs/" + std::to_string(id);
+    OverlayBind bind;
+    try
+    {
+        fs::create_directory(stateDir);
+        fs::permissions(stateDir, fs::perms::owner_all);
+        // The sandbox reads the script through a read-only bind of this file.
+        writeFile(stateDir + "/script", script, 0644);
+        LogFile::create(stateDir + "/log");
+        fs::create_directories(runtimeDir);
+        bind = OverlayBind::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay");
+    }
+    catch (const BindError& e)
+    {
+        fs::remove_all(stateDir);
+        fs::remove_all(runtimeDir);
+        if (e.error() == ENOENT || e.error() == ENOTDIR || e.error() == ELOOP || e.error() == EXDEV)
+        {
+            throw sdbus::Error(names::error::invalidArgument,
+                               "Argument overlay: " + config_.overlaysRoot + "/" + overlay +
+                                   " must be an existing directory, reached without symlinks and on the same "
+                                   "filesystem as " + config_.overlaysRoot + ". Create it first.");
+        }
+        throw sdbus::Error(names::error::failed, std::string("Cannot mount the overlay for the build: ") + e.what());
+    }
+    catch (const std::exception& e)
+    {
+        fs::remove_all(stateDir);
+        fs::remove_all(runtimeDir);
+        throw sdbus::Error(names::error::failed, std::string("Cannot prepare the build: ") + e.what());
+    }
+
+    JobInfo info;
+    info.id = id;
+    info.overlay = overlay;
+    info.unit = unit::buildUnitName(id);
+    info.owner = owner;
+    info.createdAt = clock::realtimeUsec();
+    auto job = std::make_unique<BuildJob>(std::move(info), stateDir + "/log", std::move(bind), systemd_);
+    auto* raw = job.get();
+    jobs_[id] = std::move(job);
+    runningOverlays_[overlay] = id;
+    if (jobCreated_)
+    {
+        jobCreated_(*raw);
+    }
+    log::info("Build " + std::to_string(id) + " of overlay " + overlay + " starting as " + raw->info().unit,
+              {{"MESSAGE_ID", names::messageId::buildStarted},
+               {"LEFT4ME_JOB", std::to_string(id)},
+               {"LEFT4ME_OVERLAY", overlay},
+               {"LEFT4ME_CALLER_UID", std::to_string(owner)},
+               {"UNIT", raw->info().unit}});
+
+    // Whatever the bus layer listens to, the service must learn of the end
+    // too, to free the overlay for the next build.
+    auto events = raw->events();
+    events.finished = [this, raw, inner = std::move(events.finished)] {
+        runningOverlays_.erase(raw->info().overlay);
+        if (inner)
+        {
+            inner();
+        }
+        if (jobEnded_)
+        {
+            jobEnded_(*raw);
+        }
+    };
+    raw->setEvents(std::move(events));
+    raw->start(buildUnitProperties(config_.limits), [raw, done = std::move(done)](const std::string& problem) {
+        if (problem.empty())
+        {
+            done(raw, nullptr);
+            return;
+        }
+        sdbus::Error error(names::error::failed, "systemd could not start the build unit " + raw->info().unit +
+                                                     ": " + problem);
+        done(raw, &error);
+    });
+}
+
+BuildJob* BuildService::find(uint64_t id) const
+{
+    auto it = jobs_.find(id);
+    return it == jobs_.end() ? nullptr : it->second.get();
+}
+
+void BuildService::cleanStaleMounts()
+{
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(paths_.runtimeDir + "/jobs", ec))
+    {
+        auto name = entry.path().filename().string();
+        uint64_t id = std::strtoull(name.c_str(), nullptr, 10);
+        auto dir = entry.path().string();
+        systemd_.activeState(unit::buildUnitName(id), [dir](const sdbus::Error* error, const std::string& state) {
+            if (error == nullptr && (state == "active" || state == "activating" || state == "deactivating"))
+            {
+                log::warning("A build from an earlier run of the daemon is still running; leaving its mount",
+                             {{"LEFT4ME_MOUNT", dir + "/overlay"}});
+                return;
+            }
+            OverlayBind::detach(dir + "/overlay");
+            std::error_code ignored;
+            fs::remove_all(dir, ignored);
+        });
+    }
+}
+
+} // namespace left4me

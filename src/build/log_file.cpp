@@ -1,0 +1,189 @@
+#include "build/log_file.hpp"
+
+#include "util/log.hpp"
+
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace left4me {
+
+namespace {
+
+constexpr std::size_t chunkBytes = 256 * 1024;
+// A Log signal carries at most this many lines or bytes, so one burst of
+// output never makes a message that clients choke on.
+constexpr std::size_t batchLines = 8192;
+constexpr std::size_t batchBytes = 1024 * 1024;
+
+} // namespace
+
+void LogFile::create(const std::string& path)
+{
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640));
+    if (!fd)
+    {
+        throw std::runtime_error("cannot create the build log " + path + ": " + std::strerror(errno));
+    }
+}
+
+LogFile::LogFile(std::string path, Sink sink) : path_(std::move(path)), sink_(std::move(sink))
+{
+    fd_.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd_)
+    {
+        throw std::runtime_error("cannot open the build log " + path_ + ": " + std::strerror(errno));
+    }
+}
+
+LogFile::~LogFile()
+{
+    if (watch_ != 0)
+    {
+        g_source_remove(watch_);
+    }
+}
+
+void LogFile::follow()
+{
+    inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!inotify_ || ::inotify_add_watch(inotify_.get(), path_.c_str(), IN_MODIFY) < 0)
+    {
+        throw std::runtime_error("cannot watch the build log " + path_ + ": " + std::strerror(errno));
+    }
+    watch_ = g_unix_fd_add(inotify_.get(), G_IO_IN, &LogFile::onInotify, this);
+    drain();
+}
+
+gboolean LogFile::onInotify(gint fd, GIOCondition, gpointer self)
+{
+    // The events only say "there is more"; the file itself is the data.
+    std::array<char, 4096> events{};
+    while (::read(fd, events.data(), events.size()) > 0)
+    {
+    }
+    static_cast<LogFile*>(self)->drain();
+    return G_SOURCE_CONTINUE;
+}
+
+void LogFile::drain()
+{
+    std::string buffer(chunkBytes, '\0');
+    std::vector<std::string> lines;
+    for (;;)
+    {
+        auto n = ::pread(fd_.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset_));
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n < 0)
+        {
+            log::error("Cannot read the build log " + path_ + ": " + std::strerror(errno));
+            break;
+        }
+        if (n == 0)
+        {
+            break;
+        }
+        offset_ += static_cast<uint64_t>(n);
+        splitter_.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), lines);
+        deliver(std::move(lines));
+        lines.clear();
+        if (splitter_.atLineStart() && lines_ - checkpoints_.back().line >= checkpointInterval)
+        {
+            checkpoints_.push_back({lines_, offset_});
+        }
+    }
+}
+
+void LogFile::deliver(std::vector<std::string>&& lines)
+{
+    auto it = lines.begin();
+    while (it != lines.end())
+    {
+        std::vector<std::string> batch;
+        std::size_t bytes = 0;
+        while (it != lines.end() && batch.size() < batchLines && (batch.empty() || bytes + it->size() <= batchBytes))
+        {
+            bytes += it->size();
+            batch.push_back(std::move(*it));
+            ++it;
+        }
+        auto first = lines_;
+        lines_ += batch.size();
+        sink_(first, std::move(batch));
+    }
+}
+
+void LogFile::finish()
+{
+    if (finished_)
+    {
+        return;
+    }
+    drain();
+    std::vector<std::string> last;
+    splitter_.finish(last);
+    deliver(std::move(last));
+    finished_ = true;
+    if (watch_ != 0)
+    {
+        g_source_remove(watch_);
+        watch_ = 0;
+    }
+    inotify_.reset();
+}
+
+std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint32_t max) const
+{
+    std::vector<std::string> out;
+    if (max == 0 || from >= lines_)
+    {
+        return {from, out};
+    }
+    auto checkpoint = std::upper_bound(checkpoints_.begin(), checkpoints_.end(), from,
+                                       [](uint64_t line, const Checkpoint& c) { return line < c.line; });
+    --checkpoint; // checkpoints_ starts with {0, 0}, so one is always at or before FROM
+    uint64_t line = checkpoint->line;
+    uint64_t offset = checkpoint->offset;
+    // Only what has been delivered is replayed, so replay and signals agree.
+    uint64_t wanted = std::min<uint64_t>(lines_, from + max);
+    LineSplitter splitter;
+    std::string buffer(chunkBytes, '\0');
+    std::vector<std::string> lines;
+    while (line < wanted && offset < offset_)
+    {
+        auto n = ::pread(fd_.get(), buffer.data(), std::min<uint64_t>(buffer.size(), offset_ - offset),
+                         static_cast<off_t>(offset));
+        if (n <= 0)
+        {
+            break;
+        }
+        offset += static_cast<uint64_t>(n);
+        splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), lines);
+        if (offset >= offset_ && finished_)
+        {
+            splitter.finish(lines);
+        }
+        for (auto& l : lines)
+        {
+            if (line >= from && line < wanted)
+            {
+                out.push_back(std::move(l));
+            }
+            ++line;
+        }
+        lines.clear();
+    }
+    return {from + out.size(), out};
+}
+
+} // namespace left4me

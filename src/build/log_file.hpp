@@ -1,0 +1,74 @@
+#pragma once
+
+#include "build/log_lines.hpp"
+#include "util/unique_fd.hpp"
+
+#include <glib.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace left4me {
+
+// A build's log on disk and the reader that follows it. systemd appends the
+// unit's stdout and stderr to the file (StandardOutput=append:), so nothing
+// depends on the daemon being alive, and nothing passes through the
+// journal's rate limit. The daemon follows the file with inotify, cuts it
+// into numbered lines and hands them on in batches.
+class LogFile
+{
+  public:
+    // Called with the number of the first line and a batch of lines.
+    using Sink = std::function<void(uint64_t firstLine, std::vector<std::string>&& lines)>;
+
+    // Creates the (empty) log file at PATH, mode 0640, owned by root.
+    static void create(const std::string& path);
+
+    LogFile(std::string path, Sink sink);
+    LogFile(const LogFile&) = delete;
+    LogFile& operator=(const LogFile&) = delete;
+    ~LogFile();
+
+    // Starts following; lines written so far are delivered too.
+    void follow();
+    // Reads to the end, delivers the last line even without a newline, and
+    // stops following. Idempotent.
+    void finish();
+
+    [[nodiscard]] uint64_t lineCount() const { return lines_; }
+    [[nodiscard]] bool finished() const { return finished_; }
+
+    // Up to MAX lines from line FROM, as Log delivered (or will deliver) them.
+    // Returns the number of the line after the last one returned.
+    std::pair<uint64_t, std::vector<std::string>> read(uint64_t from, uint32_t max) const;
+
+  private:
+    static gboolean onInotify(gint fd, GIOCondition condition, gpointer self);
+    void drain();
+    void deliver(std::vector<std::string>&& lines);
+
+    // Every checkpointInterval lines we remember where a line starts, so a
+    // replay need not re-read the file from the beginning.
+    static constexpr uint64_t checkpointInterval = 4096;
+    struct Checkpoint
+    {
+        uint64_t line;
+        uint64_t offset;
+    };
+
+    std::string path_;
+    Sink sink_;
+    UniqueFd fd_;
+    UniqueFd inotify_;
+    guint watch_ = 0;
+    LineSplitter splitter_;
+    uint64_t offset_ = 0;         // bytes consumed
+    uint64_t lines_ = 0;          // complete lines delivered
+    std::vector<Checkpoint> checkpoints_{{0, 0}};
+    bool finished_ = false;
+};
+
+} // namespace left4me

@@ -1,0 +1,136 @@
+#include "build/overlay_bind.hpp"
+
+#include "util/log.hpp"
+#include "util/mount_namespace.hpp"
+#include "util/resolve.hpp"
+
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace left4me {
+
+namespace {
+
+int openTree(int dfd, const char* path, unsigned flags)
+{
+    return static_cast<int>(::syscall(SYS_open_tree, dfd, path, flags));
+}
+
+int moveMount(int fromFd, const char* fromPath, int toFd, const char* toPath, unsigned flags)
+{
+    return static_cast<int>(::syscall(SYS_move_mount, fromFd, fromPath, toFd, toPath, flags));
+}
+
+int mountSetattr(int dfd, const char* path, unsigned flags, mount_attr* attr)
+{
+    return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr)));
+}
+
+[[noreturn]] void fail(const std::string& what)
+{
+    int error = errno;
+    throw BindError(error, what + ": " + std::strerror(error));
+}
+
+} // namespace
+
+OverlayBind OverlayBind::create(const std::string& root, const std::string& overlay, const std::string& target)
+{
+    OverlayBind bind;
+    // Resolve and clone in PID 1's namespace: the daemon's own view of the
+    // roots may be read-only (ProtectSystem=), and a clone keeps that flag.
+    inHostMountNamespace([&] {
+        UniqueFd rootFd = openRoot(root);
+        if (!rootFd)
+        {
+            fail("cannot open the overlays root " + root);
+        }
+        UniqueFd dir = openBeneath(rootFd.get(), overlay, O_PATH | O_DIRECTORY);
+        if (!dir)
+        {
+            fail(root + "/" + overlay + " is not a directory beneath " + root + " reachable without symlinks");
+        }
+        UniqueFd tree(openTree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+        if (!tree)
+        {
+            fail("cannot clone " + root + "/" + overlay);
+        }
+        mount_attr attr{};
+        attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+        if (mountSetattr(tree.get(), "", AT_EMPTY_PATH, &attr) != 0)
+        {
+            fail("cannot make the clone of " + root + "/" + overlay + " nosuid,nodev");
+        }
+        if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST)
+        {
+            fail("cannot create the mount point " + target);
+        }
+        if (moveMount(tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        {
+            fail("cannot attach " + root + "/" + overlay + " at " + target);
+        }
+        bind.target_ = target;
+    });
+    return bind;
+}
+
+void OverlayBind::detach(const std::string& target)
+{
+    inHostMountNamespace([&] {
+        // MNT_DETACH: copies of this mount inside the build's own namespace
+        // die with it; the host must lose the mount now in any case.
+        while (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+        {
+        }
+        if (errno != EINVAL && errno != ENOENT)
+        {
+            log::warning("Cannot detach " + target + ": " + std::strerror(errno), {{"LEFT4ME_MOUNT", target}});
+        }
+        (void)::rmdir(target.c_str());
+    });
+}
+
+OverlayBind::OverlayBind(OverlayBind&& other) noexcept : target_(std::exchange(other.target_, {})) {}
+
+OverlayBind& OverlayBind::operator=(OverlayBind&& other) noexcept
+{
+    if (this != &other)
+    {
+        reset();
+        target_ = std::exchange(other.target_, {});
+    }
+    return *this;
+}
+
+OverlayBind::~OverlayBind()
+{
+    reset();
+}
+
+void OverlayBind::reset()
+{
+    if (target_.empty())
+    {
+        return;
+    }
+    try
+    {
+        detach(target_);
+    }
+    catch (const std::exception& e)
+    {
+        log::error(std::string("Cannot enter PID 1's mount namespace to detach a build mount: ") + e.what(),
+                   {{"LEFT4ME_MOUNT", target_}});
+    }
+    target_.clear();
+}
+
+} // namespace left4me

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "build/build_job.hpp"
+#include "bus/call_context.hpp"
+#include "builder_adaptor.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace left4me {
+
+std::string jobPath(uint64_t id);
+// The id in a job object path, or nullopt if PATH is not one.
+std::optional<uint64_t> jobIdFromPath(const std::string& path);
+
+// The bus face of one BuildJob: its properties, its Log and Finished
+// signals, and the Cancel and ReadLog methods.
+class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::Job_adaptor,
+                                                        sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
+{
+  public:
+    using CancelHandler = std::function<void(std::shared_ptr<sdbus::Result<>>, const CallContext&, uint64_t id)>;
+
+    JobObject(sdbus::IConnection& bus, BuildJob& job, CancelHandler cancel, std::function<void()> activity);
+    JobObject(const JobObject&) = delete;
+    JobObject& operator=(const JobObject&) = delete;
+    ~JobObject();
+
+  private:
+    void Cancel(sdbus::Result<>&& result) override;
+    std::tuple<uint64_t, std::vector<std::string>> ReadLog(const uint64_t& from_line, const uint32_t& max_lines) override;
+
+    uint64_t Id() override { return job_.info().id; }
+    std::string Overlay() override { return job_.info().overlay; }
+    std::string Unit() override { return job_.info().unit; }
+    std::string State() override { return std::string(toString(job_.info().state)); }
+    std::string Result() override { return job_.info().result; }
+    int32_t ExitStatus() override { return job_.info().exitStatus; }
+    uint32_t Owner() override { return job_.info().owner; }
+    uint64_t CreatedAt() override { return job_.info().createdAt; }
+    uint64_t FinishedAt() override { return job_.info().finishedAt; }
+
+    BuildJob& job_;
+    CancelHandler cancel_;
+    std::function<void()> activity_;
+};
+
+} // namespace left4me

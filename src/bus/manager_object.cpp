@@ -1,0 +1,232 @@
+#include "bus/manager_object.hpp"
+
+#include "auth/messages.hpp"
+#include "bus/authorize.hpp"
+#include "bus/names.hpp"
+#include "util/log.hpp"
+#include "validate/arguments.hpp"
+
+namespace left4me {
+
+namespace {
+
+void require(const char* argument, const validate::Problem& problem)
+{
+    if (problem)
+    {
+        throw sdbus::Error(names::error::invalidArgument, std::string("Argument ") + argument + ": " + *problem + ".");
+    }
+}
+
+std::map<std::string, std::string> signatures(const std::map<std::string, sdbus::Variant>& options)
+{
+    std::map<std::string, std::string> out;
+    for (const auto& [key, value] : options)
+    {
+        out[key] = value.peekValueType();
+    }
+    return out;
+}
+
+std::string joined(const std::vector<std::string>& items, const char* separator)
+{
+    std::string out;
+    for (const auto& item : items)
+    {
+        out += (out.empty() ? "" : separator) + item;
+    }
+    return out;
+}
+
+sdbus::Error notSupported(const char* method)
+{
+    return {names::error::notSupported,
+            std::string(method) + " is not implemented in this version of left4me-builderd; nothing was changed."};
+}
+
+// Error replies from callbacks: whatever goes wrong there must still reach
+// the caller as a named error, never as silence.
+template <typename Reply> std::function<void(const sdbus::Error&)> failWith(const std::shared_ptr<Reply>& reply)
+{
+    return [reply](const sdbus::Error& error) { reply->returnError(error); };
+}
+
+} // namespace
+
+ManagerObject::ManagerObject(sdbus::IConnection& bus, Authorizer& authorizer, BuildService& builds, IdleExit& idle)
+    : AdaptorInterfaces(bus, names::managerPath), bus_(bus), authorizer_(authorizer), builds_(builds), idle_(idle)
+{
+    builds_.onJobCreated([this](BuildJob& job) {
+        jobs_[job.info().id] = std::make_unique<JobObject>(
+            bus_, job,
+            [this](std::shared_ptr<sdbus::Result<>> reply, const CallContext& call, uint64_t id) {
+                cancelJob(std::move(reply), call, id);
+            },
+            [this] { idle_.activity(); });
+    });
+    registerAdaptor();
+}
+
+ManagerObject::~ManagerObject()
+{
+    jobs_.clear();
+    unregisterAdaptor();
+}
+
+void ManagerObject::authorizeThen(AuthRequest request, std::function<void(const sdbus::Error&)> fail,
+                                  std::function<void()> then)
+{
+    auto token = idle_.hold();
+    auto action = request.action;
+    authorizer_.check(std::move(request), [token, action, fail = std::move(fail),
+                                           then = std::move(then)](const AuthDecision& decision) {
+        if (decision.outcome != AuthOutcome::allowed)
+        {
+            fail(authorizationError(decision, action));
+            return;
+        }
+        try
+        {
+            then();
+        }
+        catch (const sdbus::Error& e)
+        {
+            fail(e);
+        }
+        catch (const std::exception& e)
+        {
+            log::error(std::string("Unexpected failure after authorizing ") + action + ": " + e.what());
+            fail(sdbus::Error(names::error::failed, std::string("Internal error: ") + e.what()));
+        }
+    });
+}
+
+void ManagerObject::StartBuild(sdbus::Result<sdbus::ObjectPath>&& result, std::string overlay, std::string script,
+                               std::map<std::string, sdbus::Variant> options)
+{
+    idle_.activity();
+    auto call = currentCall(getObject());
+    require("overlay", validate::overlayName(overlay));
+    require("script", validate::script(script));
+    require("options", validate::options(signatures(options), {}));
+
+    auto reply = std::make_shared<sdbus::Result<sdbus::ObjectPath>>(std::move(result));
+    auto token = idle_.hold();
+    authorizeThen(authRequest(call, names::action::build, {{"overlay", overlay}}, messages::build), failWith(reply),
+                  [this, reply, token, call, overlay, script = std::move(script)] {
+                      builds_.start(call.uid, overlay, script,
+                                    [reply, token](BuildJob* job, const sdbus::Error* error) {
+                                        if (error != nullptr)
+                                        {
+                                            reply->returnError(*error);
+                                            return;
+                                        }
+                                        reply->returnResults(sdbus::ObjectPath(jobPath(job->info().id)));
+                                    });
+                  });
+}
+
+void ManagerObject::Cancel(sdbus::Result<>&& result, sdbus::ObjectPath job)
+{
+    idle_.activity();
+    auto call = currentCall(getObject());
+    auto id = jobIdFromPath(job);
+    if (!id || builds_.find(*id) == nullptr)
+    {
+        throw sdbus::Error(names::error::noSuchJob,
+                           "Argument job: there is no job at \"" + std::string(job) +
+                               "\"; list jobs with the ObjectManager's GetManagedObjects.");
+    }
+    cancelJob(std::make_shared<sdbus::Result<>>(std::move(result)), call, *id);
+}
+
+void ManagerObject::cancelJob(std::shared_ptr<sdbus::Result<>> reply, const CallContext& call, uint64_t id)
+{
+    auto* job = builds_.find(id);
+    if (job == nullptr)
+    {
+        reply->returnError(sdbus::Error(names::error::noSuchJob, "Job " + std::to_string(id) + " no longer exists."));
+        return;
+    }
+    auto cancel = [this, reply, id, token = idle_.hold()] {
+        auto* job = builds_.find(id);
+        if (job == nullptr)
+        {
+            reply->returnError(sdbus::Error(names::error::noSuchJob, "Job " + std::to_string(id) + " no longer exists."));
+            return;
+        }
+        job->cancel([reply, token](const std::string& problem) {
+            if (problem.empty())
+            {
+                reply->returnResults();
+                return;
+            }
+            reply->returnError(sdbus::Error(names::error::failed, "systemd could not stop the build: " + problem));
+        });
+    };
+    // The owner may always stop what it started; anyone else needs the
+    // cancel-other action.
+    if (call.uid == job->info().owner)
+    {
+        cancel();
+        return;
+    }
+    authorizeThen(authRequest(call, names::action::cancelOther,
+                              {{"job", std::to_string(id)}, {"overlay", job->info().overlay}}, messages::cancelOther),
+                  failWith(reply), cancel);
+}
+
+void ManagerObject::Mount(sdbus::Result<std::string>&& result, std::string instance, std::vector<std::string> layers,
+                          std::map<std::string, sdbus::Variant> options)
+{
+    idle_.activity();
+    auto call = currentCall(getObject());
+    require("instance", validate::instanceName(instance));
+    require("layers", validate::layers(layers));
+    require("options", validate::options(signatures(options), {{"read_only", "b"}, {"persistent", "b"}}));
+    auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
+    authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}, {"layers", joined(layers, ":")}},
+                              messages::mount),
+                  failWith(reply), [reply] { reply->returnError(notSupported("Mount")); });
+}
+
+void ManagerObject::Unmount(sdbus::Result<>&& result, std::string instance)
+{
+    idle_.activity();
+    auto call = currentCall(getObject());
+    require("instance", validate::instanceName(instance));
+    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}}, messages::unmount),
+                  failWith(reply), [reply] { reply->returnError(notSupported("Unmount")); });
+}
+
+void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::string version, std::string binary,
+                              std::vector<std::string> capabilities, std::map<std::string, sdbus::Variant> options)
+{
+    idle_.activity();
+    auto call = currentCall(getObject());
+    require("addon", validate::addonSegment(addon));
+    require("version", validate::addonSegment(version));
+    require("binary", validate::relativeBinaryPath(binary));
+    std::vector<std::string> normalized;
+    for (const auto& name : capabilities)
+    {
+        auto cap = validate::normalizeCapabilityName(name);
+        if (!cap)
+        {
+            require("capabilities", "\"" + name.substr(0, 64) + "\" is not a capability name such as cap_net_raw");
+        }
+        normalized.push_back(*cap);
+    }
+    require("options", validate::options(signatures(options), {{"activate", "b"}}));
+    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    authorizeThen(authRequest(call, names::action::applyCaps,
+                              {{"addon", addon},
+                               {"version", version},
+                               {"binary", binary},
+                               {"capabilities", joined(normalized, ",")}},
+                              messages::applyCaps),
+                  failWith(reply), [reply] { reply->returnError(notSupported("ApplyCaps")); });
+}
+
+} // namespace left4me

@@ -1,0 +1,43 @@
+#pragma once
+
+// Every D-Bus and polkit name the service uses, in one place, so that the
+// XML, the polkit policy, the tests and the code cannot drift apart silently.
+
+namespace left4me::names {
+
+inline constexpr const char* busName = "org.left4me.Builder";
+inline constexpr const char* managerPath = "/org/left4me/Builder";
+inline constexpr const char* jobPathPrefix = "/org/left4me/Builder/job/";
+inline constexpr const char* managerInterface = "org.left4me.Builder";
+inline constexpr const char* jobInterface = "org.left4me.Builder.Job";
+
+namespace error {
+inline constexpr const char* notAuthorized = "org.left4me.Builder.Error.NotAuthorized";
+inline constexpr const char* interactiveAuthorizationRequired =
+    "org.left4me.Builder.Error.InteractiveAuthorizationRequired";
+inline constexpr const char* authorizationUnavailable = "org.left4me.Builder.Error.AuthorizationUnavailable";
+inline constexpr const char* invalidArgument = "org.left4me.Builder.Error.InvalidArgument";
+inline constexpr const char* busy = "org.left4me.Builder.Error.Busy";
+inline constexpr const char* noSuchJob = "org.left4me.Builder.Error.NoSuchJob";
+inline constexpr const char* notSupported = "org.left4me.Builder.Error.NotSupported";
+inline constexpr const char* limitsExceeded = "org.left4me.Builder.Error.LimitsExceeded";
+inline constexpr const char* unsupportedFilesystem = "org.left4me.Builder.Error.UnsupportedFilesystem";
+inline constexpr const char* failed = "org.left4me.Builder.Error.Failed";
+} // namespace error
+
+namespace action {
+inline constexpr const char* build = "org.left4me.builder.build";
+inline constexpr const char* cancelOther = "org.left4me.builder.cancel-other";
+inline constexpr const char* mount = "org.left4me.builder.mount";
+inline constexpr const char* applyCaps = "org.left4me.builder.apply-caps";
+} // namespace action
+
+// MESSAGE_IDs of the journal entries an admin or auditor may want to find
+// with `journalctl MESSAGE_ID=...`.
+namespace messageId {
+inline constexpr const char* buildStarted = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a51";
+inline constexpr const char* buildFinished = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a52";
+inline constexpr const char* authorizationDenied = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a53";
+} // namespace messageId
+
+} // namespace left4me::names

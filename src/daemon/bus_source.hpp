@@ -1,0 +1,24 @@
+#pragma once
+
+#include <glib.h>
+#include <sdbus-c++/IConnection.h>
+
+namespace left4me {
+
+// Drives an sdbus-c++ connection from the GLib main context, so that sd-bus
+// and libpolkit-gobject share one event loop and one thread. The poll data
+// is re-read before every wait: sd-bus changes the events it wants (POLLOUT
+// while its write queue is not empty) and its timeout (pending calls).
+class BusSource
+{
+  public:
+    explicit BusSource(sdbus::IConnection& connection);
+    BusSource(const BusSource&) = delete;
+    BusSource& operator=(const BusSource&) = delete;
+    ~BusSource();
+
+  private:
+    GSource* source_ = nullptr;
+};
+
+} // namespace left4me

@@ -1,0 +1,130 @@
+// left4me-builderd: the privileged side of left4me. Everything below main()
+// lives in the static library, so the tests link exactly the same code.
+#include "auth/authorizer.hpp"
+#include "build/build_service.hpp"
+#include "bus/manager_object.hpp"
+#include "bus/names.hpp"
+#include "config.h"
+#include "daemon/bus_source.hpp"
+#include "daemon/idle_exit.hpp"
+#include "systemd/systemd_client.hpp"
+#include "util/config.hpp"
+#include "util/log.hpp"
+
+#include <glib-unix.h>
+#include <sdbus-c++/sdbus-c++.h>
+#include <systemd/sd-daemon.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace {
+
+void usage()
+{
+    std::printf("Usage: left4me-builderd [--config=FILE] [--check-config] [--version]\n\n"
+                "Publishes org.left4me.Builder on the system bus. Normally started by D-Bus activation\n"
+                "through left4me-builderd.service; see left4me-builderd(8).\n\n"
+                "  --config=FILE   read FILE instead of %s\n"
+                "  --check-config  validate the configuration and exit\n"
+                "  --version       print the version and exit\n",
+                LEFT4ME_CONFIG_FILE);
+}
+
+int run(const left4me::Config& config)
+{
+    using namespace left4me;
+    GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+    auto bus = sdbus::createSystemBusConnection();
+    BusSource source(*bus);
+    SystemdClient systemd(*bus);
+    systemd.subscribe();
+    Authorizer authorizer{std::chrono::seconds(config.polkitTimeoutSec)};
+    BuildService builds(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR}, systemd);
+    builds.cleanStaleMounts();
+    IdleExit idle(
+        config.idleTimeoutSec, loop, [&] { return builds.running() > 0 || authorizer.pending() > 0; },
+        [&] { bus->releaseName(names::busName); });
+    ManagerObject manager(*bus, authorizer, builds, idle);
+    // The name comes last: the first queued call must find every object.
+    bus->requestName(names::busName);
+
+    auto quit = [](gpointer data) -> gboolean {
+        g_main_loop_quit(static_cast<GMainLoop*>(data));
+        return G_SOURCE_REMOVE;
+    };
+    g_unix_signal_add(SIGTERM, quit, loop);
+    g_unix_signal_add(SIGINT, quit, loop);
+
+    log::info("left4me-builderd " LEFT4ME_VERSION " ready on the system bus");
+    (void)sd_notify(0, "READY=1");
+    g_main_loop_run(loop);
+    (void)sd_notify(0, "STOPPING=1");
+    log::info("left4me-builderd exiting");
+    g_main_loop_unref(loop);
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::string configPath = LEFT4ME_CONFIG_FILE;
+    bool checkOnly = false;
+    for (int i = 1; i < argc; ++i)
+    {
+        std::string arg = argv[i];
+        if (arg.rfind("--config=", 0) == 0)
+        {
+            configPath = arg.substr(9);
+        }
+        else if (arg == "--check-config")
+        {
+            checkOnly = true;
+        }
+        else if (arg == "--version")
+        {
+            std::printf("left4me-builderd %s\n", LEFT4ME_VERSION);
+            return 0;
+        }
+        else if (arg == "--help" || arg == "-h")
+        {
+            usage();
+            return 0;
+        }
+        else
+        {
+            std::fprintf(stderr, "left4me-builderd: unknown argument \"%s\"; see --help\n", arg.c_str());
+            return 2;
+        }
+    }
+
+    left4me::Config config;
+    try
+    {
+        config = left4me::loadConfig(configPath);
+    }
+    catch (const left4me::ConfigError& e)
+    {
+        // Both: stderr for whoever ran us by hand, the journal for the admin.
+        std::fprintf(stderr, "left4me-builderd: %s\n", e.what());
+        left4me::log::error(std::string("Refusing to start: ") + e.what(), {{"CONFIG_FILE", configPath}});
+        return 78; // EX_CONFIG: the unit does not restart on this
+    }
+    if (checkOnly)
+    {
+        std::printf("%s: OK\n", configPath.c_str());
+        return 0;
+    }
+    try
+    {
+        return run(config);
+    }
+    catch (const std::exception& e)
+    {
+        left4me::log::error(std::string("Fatal: ") + e.what());
+        std::fprintf(stderr, "left4me-builderd: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,214 @@
+#include "systemd/systemd_client.hpp"
+
+#include "systemd/unit_names.hpp"
+#include "util/log.hpp"
+
+namespace left4me {
+
+namespace {
+
+constexpr const char* service = "org.freedesktop.systemd1";
+constexpr const char* managerPath = "/org/freedesktop/systemd1";
+constexpr const char* managerInterface = "org.freedesktop.systemd1.Manager";
+constexpr const char* propertiesInterface = "org.freedesktop.DBus.Properties";
+
+sdbus::Variant toVariant(const UnitProperty& property)
+{
+    return std::visit([](const auto& v) { return sdbus::Variant(v); }, property.value);
+}
+
+template <typename T> T variantOr(const std::map<std::string, sdbus::Variant>& map, const std::string& key, T fallback)
+{
+    auto it = map.find(key);
+    if (it == map.end())
+    {
+        return fallback;
+    }
+    try
+    {
+        return it->second.get<T>();
+    }
+    catch (const sdbus::Error&)
+    {
+        return fallback;
+    }
+}
+
+} // namespace
+
+SystemdClient::SystemdClient(sdbus::IConnection& bus)
+    : bus_(bus), manager_(sdbus::createProxy(bus, service, managerPath))
+{
+    manager_->uponSignal("JobRemoved")
+        .onInterface(managerInterface)
+        .call([this](uint32_t, const sdbus::ObjectPath& job, const std::string&, const std::string& result) {
+            onJobRemoved(job, result);
+        });
+    manager_->finishRegistration();
+}
+
+void SystemdClient::onJobRemoved(const std::string& jobPath, const std::string& result)
+{
+    auto waiter = jobWaiters_.find(jobPath);
+    if (waiter == jobWaiters_.end())
+    {
+        constexpr std::size_t remembered = 256;
+        if (removedJobs_.size() >= remembered)
+        {
+            removedJobs_.erase(removedJobs_.begin());
+        }
+        removedJobs_[jobPath] = result;
+        return;
+    }
+    auto done = std::move(waiter->second);
+    jobWaiters_.erase(waiter);
+    done(result);
+}
+
+void SystemdClient::whenJobRemoved(const std::string& jobPath, std::function<void(std::string)> done)
+{
+    auto removed = removedJobs_.find(jobPath);
+    if (removed != removedJobs_.end())
+    {
+        auto result = removed->second;
+        removedJobs_.erase(removed);
+        done(result);
+        return;
+    }
+    jobWaiters_[jobPath] = std::move(done);
+}
+
+void SystemdClient::subscribe()
+{
+    manager_->callMethodAsync("Subscribe").onInterface(managerInterface).uponReplyInvoke([](const sdbus::Error* error) {
+        if (error != nullptr)
+        {
+            log::error("Cannot subscribe to systemd's signals; build results will not be seen",
+                       {{"ERROR", error->getMessage()}});
+        }
+    });
+}
+
+void SystemdClient::refUnit(const std::string& unit, Done done)
+{
+    manager_->callMethodAsync("RefUnit")
+        .onInterface(managerInterface)
+        .withArguments(unit)
+        .uponReplyInvoke([done = std::move(done)](const sdbus::Error* error) { done(error); });
+}
+
+void SystemdClient::unrefUnit(const std::string& unit)
+{
+    manager_->callMethodAsync("UnrefUnit")
+        .onInterface(managerInterface)
+        .withArguments(unit)
+        .uponReplyInvoke([unit](const sdbus::Error* error) {
+            // The unit may already be gone; nothing is lost then.
+            if (error != nullptr && error->getName() != "org.freedesktop.systemd1.NoSuchUnit")
+            {
+                log::warning("Cannot drop our reference on " + unit,
+                             {{"UNIT", unit}, {"ERROR", error->getMessage()}});
+            }
+        });
+}
+
+void SystemdClient::setUnitProperties(const std::string& unit, const std::vector<UnitProperty>& properties, Done done)
+{
+    std::vector<sdbus::Struct<std::string, sdbus::Variant>> values;
+    values.reserve(properties.size());
+    for (const auto& property : properties)
+    {
+        values.emplace_back(property.name, toVariant(property));
+    }
+    // runtime=true: the values live under /run and vanish with the instance.
+    manager_->callMethodAsync("SetUnitProperties")
+        .onInterface(managerInterface)
+        .withArguments(unit, true, values)
+        .uponReplyInvoke([done = std::move(done)](const sdbus::Error* error) { done(error); });
+}
+
+void SystemdClient::startUnit(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
+{
+    manager_->callMethodAsync("StartUnit")
+        .onInterface(managerInterface)
+        .withArguments(unit, std::string("replace"))
+        .uponReplyInvoke([done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath& job) {
+            done(error, job);
+        });
+}
+
+void SystemdClient::stopUnit(const std::string& unit, Done done)
+{
+    manager_->callMethodAsync("StopUnit")
+        .onInterface(managerInterface)
+        .withArguments(unit, std::string("replace"))
+        .uponReplyInvoke(
+            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath&) { done(error); });
+}
+
+void SystemdClient::serviceOutcome(const std::string& unit,
+                                   std::function<void(const sdbus::Error*, ServiceOutcome)> done)
+{
+    // A proxy per call is cheap (no bus traffic) and is kept alive by the
+    // callback until the reply arrives.
+    std::shared_ptr<sdbus::IProxy> proxy = sdbus::createProxy(bus_, service, unit::objectPath(unit));
+    proxy->finishRegistration();
+    proxy->callMethodAsync("GetAll")
+        .onInterface(propertiesInterface)
+        .withArguments(std::string("org.freedesktop.systemd1.Service"))
+        .uponReplyInvoke([proxy, done = std::move(done)](const sdbus::Error* error,
+                                                         const std::map<std::string, sdbus::Variant>& props) {
+            ServiceOutcome outcome;
+            if (error == nullptr)
+            {
+                outcome.result = variantOr<std::string>(props, "Result", "");
+                outcome.execMainCode = variantOr<int32_t>(props, "ExecMainCode", 0);
+                outcome.execMainStatus = variantOr<int32_t>(props, "ExecMainStatus", 0);
+            }
+            done(error, outcome);
+        });
+}
+
+void SystemdClient::activeState(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
+{
+    std::shared_ptr<sdbus::IProxy> proxy = sdbus::createProxy(bus_, service, unit::objectPath(unit));
+    proxy->finishRegistration();
+    proxy->callMethodAsync("Get")
+        .onInterface(propertiesInterface)
+        .withArguments(std::string("org.freedesktop.systemd1.Unit"), std::string("ActiveState"))
+        .uponReplyInvoke([proxy, done = std::move(done)](const sdbus::Error* error, const sdbus::Variant& value) {
+            std::string state;
+            if (error == nullptr)
+            {
+                state = value.get<std::string>();
+            }
+            done(error, state);
+        });
+}
+
+sdbus::Slot SystemdClient::watchActiveState(const std::string& unit, std::function<void(std::string)> onChange)
+{
+    auto rule = "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.DBus.Properties',"
+                "member='PropertiesChanged',path='" +
+                unit::objectPath(unit) + "',arg0='org.freedesktop.systemd1.Unit'";
+    return bus_.addMatch(rule, [onChange = std::move(onChange)](sdbus::Message& message) {
+        std::string interface;
+        std::map<std::string, sdbus::Variant> changed;
+        try
+        {
+            message >> interface >> changed;
+        }
+        catch (const sdbus::Error& e)
+        {
+            log::warning("Ignoring a malformed PropertiesChanged signal from systemd", {{"ERROR", e.getMessage()}});
+            return;
+        }
+        auto state = variantOr<std::string>(changed, "ActiveState", "");
+        if (!state.empty())
+        {
+            onChange(state);
+        }
+    });
+}
+
+} // namespace left4me

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace left4me {
+
+struct BuildLimits
+{
+    uint64_t memoryMaxBytes = 2ULL * 1024 * 1024 * 1024;
+    uint64_t tasksMax = 512;
+    uint32_t cpuQuotaPercent = 200; // percent of one CPU
+    uint64_t timeoutSec = 3600;
+};
+
+// The daemon's configuration: compiled-in defaults, overridden key by key by
+// /etc/left4me/builder.json. See left4me-builderd(8) and README.md.
+struct Config
+{
+    std::string overlaysRoot = "/var/lib/left4me/overlays";
+    std::string runtimeRoot = "/var/lib/left4me/runtime";
+    std::string addonsRoot = "/var/lib/left4me/addons";
+    std::vector<std::string> layerRoots = {"/var/lib/left4me/installation", "/var/lib/left4me/overlays",
+                                           "/var/lib/left4me/global_overlay_cache",
+                                           "/var/lib/left4me/workshop_cache"};
+    std::vector<std::string> capsAllowlist = {"cap_net_raw", "cap_net_admin", "cap_net_bind_service", "cap_bpf",
+                                              "cap_perfmon"};
+    std::string ownerUser = "left4me";
+    std::string sandboxUser = "left4me-sandbox";
+    BuildLimits limits;
+    uint32_t idleTimeoutSec = 30;
+    uint32_t polkitTimeoutSec = 20;
+    uint32_t maxRunningBuilds = 16;
+};
+
+class ConfigError : public std::runtime_error
+{
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Applies the JSON document TEXT on top of the defaults. Throws ConfigError
+// naming the offending key for an unknown key, a wrong type or a bad value.
+Config parseConfig(std::string_view text);
+
+// Reads PATH; a missing file means "all defaults". Throws ConfigError.
+Config loadConfig(const std::filesystem::path& path);
+
+} // namespace left4me

@@ -1,0 +1,74 @@
+#include "util/config.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace left4me;
+
+namespace {
+std::string errorOf(const std::string& json)
+{
+    try
+    {
+        parseConfig(json);
+    }
+    catch (const ConfigError& e)
+    {
+        return e.what();
+    }
+    return {};
+}
+} // namespace
+
+TEST_CASE("an empty configuration gives the documented defaults")
+{
+    auto config = parseConfig("{}");
+    CHECK(config.overlaysRoot == "/var/lib/left4me/overlays");
+    CHECK(config.runtimeRoot == "/var/lib/left4me/runtime");
+    CHECK(config.addonsRoot == "/var/lib/left4me/addons");
+    CHECK(config.ownerUser == "left4me");
+    CHECK(config.sandboxUser == "left4me-sandbox");
+    CHECK(config.idleTimeoutSec == 30);
+    CHECK(config.layerRoots.size() == 4);
+    CHECK(config.capsAllowlist.size() == 5);
+}
+
+TEST_CASE("configuration keys override the defaults")
+{
+    auto config = parseConfig(R"({"overlays_root": "/srv/overlays", "limits": {"memory_max": 1048576,
+        "tasks_max": 64, "cpu_quota": 50, "timeout_sec": 10}, "idle_timeout_sec": 5,
+        "caps_allowlist": ["CAP_NET_RAW"], "sandbox_user": "builder"})");
+    CHECK(config.overlaysRoot == "/srv/overlays");
+    CHECK(config.limits.memoryMaxBytes == 1048576);
+    CHECK(config.limits.tasksMax == 64);
+    CHECK(config.limits.cpuQuotaPercent == 50);
+    CHECK(config.limits.timeoutSec == 10);
+    CHECK(config.idleTimeoutSec == 5);
+    CHECK(config.capsAllowlist == std::vector<std::string>{"cap_net_raw"});
+    CHECK(config.sandboxUser == "builder");
+}
+
+TEST_CASE("an unknown key stops the daemon with an error naming the key")
+{
+    CHECK(errorOf(R"({"overlay_root": "/x"})").find("\"overlay_root\": unknown key") != std::string::npos);
+    CHECK(errorOf(R"({"limits": {"memroy_max": 1}})").find("\"limits.memroy_max\"") != std::string::npos);
+}
+
+TEST_CASE("a bad value stops the daemon with an error naming the key")
+{
+    CHECK(errorOf(R"({"overlays_root": "relative"})").find("\"overlays_root\"") != std::string::npos);
+    CHECK(errorOf(R"({"overlays_root": 5})").find("\"overlays_root\"") != std::string::npos);
+    CHECK(errorOf(R"({"limits": {"tasks_max": 0}})").find("\"limits.tasks_max\"") != std::string::npos);
+    CHECK(errorOf(R"({"limits": {"tasks_max": -1}})").find("\"limits.tasks_max\"") != std::string::npos);
+    CHECK(errorOf(R"({"idle_timeout_sec": "30"})").find("\"idle_timeout_sec\"") != std::string::npos);
+    CHECK(errorOf(R"({"owner_user": "Bad:Name"})").find("\"owner_user\"") != std::string::npos);
+    CHECK(errorOf(R"({"caps_allowlist": ["cap net"]})").find("\"caps_allowlist\"") != std::string::npos);
+    CHECK(errorOf(R"({"sandbox_user": "left4me"})").find("\"sandbox_user\"") != std::string::npos);
+    CHECK(errorOf("[1]").find("JSON object") != std::string::npos);
+    CHECK(errorOf("{").find("not valid JSON") != std::string::npos);
+}
+
+TEST_CASE("a missing configuration file means all defaults")
+{
+    auto config = loadConfig("/nonexistent/left4me/builder.json");
+    CHECK(config.overlaysRoot == "/var/lib/left4me/overlays");
+}

@@ -1,0 +1,82 @@
+#include "build/log_file.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+using namespace left4me;
+
+namespace {
+
+struct TempLog
+{
+    std::string dir;
+    std::string path;
+    TempLog()
+    {
+        std::string pattern = (std::filesystem::temp_directory_path() / "left4me-log-XXXXXX").string();
+        dir = ::mkdtemp(pattern.data());
+        path = dir + "/log";
+        LogFile::create(path);
+    }
+    ~TempLog() { std::filesystem::remove_all(dir); }
+    void append(const std::string& text) const
+    {
+        std::ofstream(path, std::ios::app) << text;
+    }
+};
+
+} // namespace
+
+TEST_CASE("a log file delivers contiguous numbered lines, the last one even without a newline")
+{
+    TempLog tmp;
+    std::vector<std::string> seen;
+    uint64_t expectedFirst = 0;
+    LogFile log(tmp.path, [&](uint64_t first, std::vector<std::string>&& lines) {
+        CHECK(first == expectedFirst);
+        expectedFirst += lines.size();
+        seen.insert(seen.end(), lines.begin(), lines.end());
+    });
+    tmp.append("a\nb\n");
+    log.follow();
+    tmp.append("c\nd");
+    log.finish();
+    CHECK(seen == std::vector<std::string>{"a", "b", "c", "d"});
+    CHECK(log.lineCount() == 4);
+}
+
+TEST_CASE("replaying a log gives exactly the lines that were delivered, from any line")
+{
+    TempLog tmp;
+    std::string text;
+    for (int i = 0; i < 20000; ++i)
+    {
+        text += "line " + std::to_string(i) + "\n";
+    }
+    tmp.append(text + "tail");
+    std::vector<std::string> seen;
+    LogFile log(tmp.path, [&](uint64_t, std::vector<std::string>&& lines) {
+        seen.insert(seen.end(), lines.begin(), lines.end());
+    });
+    log.follow();
+    CHECK(log.lineCount() == 20000);
+    auto [next, lines] = log.read(19998, 10);
+    CHECK(next == 20000);
+    CHECK(lines == std::vector<std::string>{"line 19998", "line 19999"});
+    log.finish();
+    auto [afterEnd, last] = log.read(19999, 10);
+    CHECK(afterEnd == 20001);
+    CHECK(last == std::vector<std::string>{"line 19999", "tail"});
+    auto [n, middle] = log.read(8191, 3);
+    CHECK(n == 8194);
+    CHECK(middle == std::vector<std::string>{"line 8191", "line 8192", "line 8193"});
+    auto [all, everything] = log.read(0, 65536);
+    CHECK(all == 20001);
+    CHECK(everything == seen);
+    auto [beyond, none] = log.read(50000, 10);
+    CHECK(beyond == 50000);
+    CHECK(none.empty());
+}
