@@ -41,10 +41,27 @@ BuildJob::BuildJob(JobInfo info, std::string logPath, OverlayBind bind, SystemdC
 BuildJob::~BuildJob()
 {
     *alive_ = nullptr;
+    if (timer_ != 0)
+    {
+        g_source_remove(timer_);
+    }
 }
 
-void BuildJob::start(std::vector<UnitProperty> properties, std::function<void(std::string)> started)
+void BuildJob::start(std::vector<UnitProperty> properties, uint64_t timeoutSec,
+                     std::function<void(std::string)> started)
 {
+    timer_ = g_timeout_add_seconds(
+        static_cast<guint>(timeoutSec),
+        [](gpointer data) -> gboolean {
+            auto* job = static_cast<BuildJob*>(data);
+            job->timer_ = 0;
+            log::notice("Build " + std::to_string(job->info_.id) + " ran past its timeout; stopping it",
+                        {{"LEFT4ME_JOB", std::to_string(job->info_.id)}, {"UNIT", job->info_.unit}});
+            job->timedOut_ = !job->cancelRequested_;
+            job->stop([](const std::string&) {});
+            return G_SOURCE_REMOVE;
+        },
+        this);
     // Watch before starting, so no state change can slip past us.
     watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
     log_.follow();
@@ -172,6 +189,11 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     }
     ended_ = true;
     watch_ = {};
+    if (timer_ != 0)
+    {
+        g_source_remove(timer_);
+        timer_ = 0;
+    }
     // Everything the script wrote is in the file by now: deliver the rest
     // before announcing the end.
     log_.finish();
@@ -181,7 +203,12 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     info_.result = std::move(result);
     info_.exitStatus = exitStatus;
     info_.finishedAt = clock::realtimeUsec();
-    if (cancelRequested_)
+    if (timedOut_)
+    {
+        info_.result = "timeout";
+        info_.state = JobState::failed;
+    }
+    else if (cancelRequested_)
     {
         info_.state = JobState::cancelled;
     }
@@ -220,6 +247,11 @@ void BuildJob::cancel(std::function<void(std::string)> done)
     }
     cancelRequested_ = true;
     log::info("Cancelling build " + std::to_string(info_.id), {{"LEFT4ME_JOB", std::to_string(info_.id)}});
+    stop(std::move(done));
+}
+
+void BuildJob::stop(std::function<void(std::string)> done)
+{
     // The template's TimeoutStopSec= turns SIGTERM into SIGKILL after 1 s,
     // so even a script that traps TERM is gone within 2 s.
     systemd_.stopUnit(info_.unit, [done = std::move(done)](const sdbus::Error* error) {

@@ -4,6 +4,7 @@
 #include "build/overlay_bind.hpp"
 #include "systemd/systemd_client.hpp"
 
+#include <glib.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -63,7 +64,9 @@ class BuildJob
 
     // Sets PROPERTIES on the instance and starts it. STARTED gets an empty
     // string once systemd has queued the start, or a reason it could not.
-    void start(std::vector<UnitProperty> properties, std::function<void(std::string)> started);
+    // TIMEOUT_SEC bounds the run: past it the unit is stopped and the job
+    // ends failed with result "timeout".
+    void start(std::vector<UnitProperty> properties, uint64_t timeoutSec, std::function<void(std::string)> started);
     // Stops the unit; the job ends cancelled once systemd reports it down.
     void cancel(std::function<void(std::string)> done);
 
@@ -75,6 +78,7 @@ class BuildJob
     void onActiveState(const std::string& state);
     void finishWith(std::string result, int32_t exitStatus);
     void collect();
+    void stop(std::function<void(std::string)> done);
 
     JobInfo info_;
     LogFile log_;
@@ -86,6 +90,8 @@ class BuildJob
     bool collecting_ = false;
     bool ended_ = false;
     bool cancelRequested_ = false;
+    bool timedOut_ = false;
+    guint timer_ = 0;
     // Callbacks from systemd may arrive after we are gone; they hold this.
     std::shared_ptr<BuildJob*> alive_;
 };

@@ -164,7 +164,7 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
         }
     };
     raw->setEvents(std::move(events));
-    raw->start(buildUnitProperties(config_.limits), [raw, done = std::move(done)](const std::string& problem) {
+    raw->start(buildUnitProperties(config_.limits), config_.limits.timeoutSec, [raw, done = std::move(done)](const std::string& problem) {
         if (problem.empty())
         {
             done(raw, nullptr);

@@ -8,7 +8,7 @@
 namespace left4me {
 
 // The runtime properties set on a build instance before it starts: the
-// resource and time limits from the configuration. Everything else about the
+// resource limits from the configuration. Everything else about the
 // sandbox lives in the shipped template, where an admin can read and
 // override it with a drop-in.
 std::vector<UnitProperty> buildUnitProperties(const BuildLimits& limits);

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""Test client for org.left4me.Builder, run inside the test container.
+
+Uses Gio (python3-gi) because it can set the ALLOW_INTERACTIVE_AUTHORIZATION
+flag and has a main loop for signals. Prints one JSON object on stdout.
+
+  client.py call METHOD JSON_ARGS|- [--interactive]   (- reads the arguments from stdin)
+  client.py build OVERLAY SCRIPT [--cancel-after SEC] [--options JSON]
+"""
+
+import argparse
+import json
+import sys
+import time
+
+from gi.repository import Gio, GLib
+
+BUS_NAME = "org.left4me.Builder"
+PATH = "/org/left4me/Builder"
+IFACE = "org.left4me.Builder"
+JOB_IFACE = "org.left4me.Builder.Job"
+
+SIGNATURES = {
+    "StartBuild": "(ssa{sv})",
+    "Cancel": "(o)",
+    "Mount": "(sasa{sv})",
+    "Unmount": "(s)",
+    "ApplyCaps": "(sssasa{sv})",
+}
+
+
+def variant_options(options):
+    out = {}
+    for key, value in options.items():
+        if isinstance(value, bool):
+            out[key] = GLib.Variant("b", value)
+        elif isinstance(value, int):
+            out[key] = GLib.Variant("t", value)
+        elif isinstance(value, list):
+            out[key] = GLib.Variant("as", value)
+        else:
+            out[key] = GLib.Variant("s", str(value))
+    return out
+
+
+def call(bus, method, args, interactive=False, path=PATH, iface=IFACE, signature=None, timeout_ms=60000):
+    signature = signature or SIGNATURES[method]
+    args = [variant_options(a) if isinstance(a, dict) else a for a in args]
+    flags = Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION if interactive else Gio.DBusCallFlags.NONE
+    try:
+        reply = bus.call_sync(BUS_NAME, path, iface, method, GLib.Variant(signature, tuple(args)), None, flags,
+                              timeout_ms, None)
+        return {"reply": reply.unpack() if reply is not None else None}
+    except GLib.Error as e:
+        name = Gio.DBusError.get_remote_error(e)
+        Gio.DBusError.strip_remote_error(e)
+        message = e.message.split(": ", 1)[1] if e.message.startswith("GDBus.Error:") else e.message
+        return {"error": name, "message": message}
+
+
+def get_all(bus, path):
+    reply = bus.call_sync(BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll", GLib.Variant("(s)", (JOB_IFACE,)),
+                          None, Gio.DBusCallFlags.NONE, 10000, None)
+    return reply.unpack()[0]
+
+
+def build(bus, overlay, script, options, cancel_after, timeout):
+    loop = GLib.MainLoop()
+    state = {"job": None, "lines": [], "first_lines": [], "finished": None, "pending": [], "properties": []}
+
+    def on_signal(_conn, _sender, path, iface, member, params):
+        if state["job"] is None:
+            state["pending"].append((path, iface, member, params))
+            return
+        handle(path, iface, member, params)
+
+    def handle(path, iface, member, params):
+        if path != state["job"]:
+            return
+        if member == "Log":
+            first, lines = params.unpack()
+            state["first_lines"].append(first)
+            expected = len(state["lines"])
+            if first != expected:
+                state.setdefault("gaps", []).append([expected, first])
+            state["lines"].extend(lines)
+        elif member == "Finished":
+            state["finished"] = list(params.unpack())
+            state["finished_at"] = time.monotonic()
+            loop.quit()
+        elif member == "PropertiesChanged":
+            _iface, changed, _inv = params.unpack()
+            state["properties"].append(changed)
+
+    bus.signal_subscribe(BUS_NAME, JOB_IFACE, None, None, None, Gio.DBusSignalFlags.NONE, on_signal)
+    bus.signal_subscribe(BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged", None, JOB_IFACE,
+                         Gio.DBusSignalFlags.NONE, on_signal)
+    started = time.monotonic()
+    answer = call(bus, "StartBuild", [overlay, script, options])
+    if "error" in answer:
+        return answer
+    state["job"] = answer["reply"][0]
+    for pending in state["pending"]:
+        handle(*pending)
+    result = {"job": state["job"]}
+
+    if cancel_after is not None:
+        def do_cancel():
+            result["cancel_sent_at"] = time.monotonic()
+            result["cancel"] = call(bus, "Cancel", [state["job"]])
+            return False
+        GLib.timeout_add(int(cancel_after * 1000), do_cancel)
+
+    if state["finished"] is None:
+        GLib.timeout_add_seconds(timeout, loop.quit)
+        loop.run()
+    props = get_all(bus, state["job"])
+    # Lines emitted before we knew the job path were kept in "pending"; a
+    # real client would use ReadLog. Here we check the two agree.
+    replay = call(bus, "ReadLog", [0, 65536], path=state["job"], iface=JOB_IFACE, signature="(tu)")
+    result.update({
+        "lines": state["lines"],
+        "gaps": state.get("gaps", []),
+        "finished": state["finished"],
+        "properties": props,
+        "property_changes": state["properties"],
+        "replay": replay,
+        "elapsed": time.monotonic() - started,
+    })
+    if "cancel_sent_at" in result and "finished_at" in state:
+        result["cancel_to_finished"] = state["finished_at"] - result["cancel_sent_at"]
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("call")
+    c.add_argument("method")
+    c.add_argument("args")
+    c.add_argument("--interactive", action="store_true")
+    b = sub.add_parser("build")
+    b.add_argument("overlay")
+    b.add_argument("script")
+    b.add_argument("--options", default="{}")
+    b.add_argument("--cancel-after", type=float)
+    b.add_argument("--timeout", type=int, default=60)
+    a = parser.parse_args()
+    bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
+    if a.command == "call":
+        args = sys.stdin.read() if a.args == "-" else a.args
+        out = call(bus, a.method, json.loads(args), interactive=a.interactive)
+    else:
+        out = build(bus, a.overlay, a.script, json.loads(a.options), a.cancel_after, a.timeout)
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

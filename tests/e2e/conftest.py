@@ -1,0 +1,113 @@
+"""Fixtures for the end-to-end tests: one booted systemd container per test
+session, with the build installed, plus helpers to drive the real daemon over
+the real system bus as root and as other users."""
+
+import json
+import os
+import shutil
+import time
+
+import pytest
+
+from container import Container
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENT = os.path.join(HERE, "client.py")
+PYTHON = "/usr/bin/python3"  # the container's Debian python, with python3-gi
+
+ERROR = "org.left4me.Builder.Error."
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+@pytest.fixture(scope="session")
+def container():
+    if os.geteuid() != 0:
+        pytest.skip("the end-to-end tests boot a systemd container and need root")
+    if shutil.which("systemd-nspawn") is None:
+        pytest.skip("systemd-nspawn is missing (apt-get install systemd-container)")
+    build_dir = os.environ.get("LEFT4ME_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
+    source_dir = os.environ.get("LEFT4ME_SOURCE_DIR", os.path.join(HERE, "..", ".."))
+    c = Container(build_dir, source_dir)
+    try:
+        c.boot()
+        c.install()
+        c.run(["useradd", "--create-home", "alice"])
+        c.run(["useradd", "--create-home", "--groups", "left4me", "bob"])
+        yield c
+    finally:
+        c.poweroff()
+
+
+class Service:
+    """The installed daemon in the container, seen from outside."""
+
+    def __init__(self, container):
+        self.c = container
+
+    def client(self, *args, user=None, timeout=120, input=None):
+        result = self.c.run([PYTHON, CLIENT] + [str(a) for a in args], user=user, timeout=timeout, input=input)
+        return json.loads(result.stdout)
+
+    def call(self, method, *args, user=None, interactive=False):
+        extra = ["--interactive"] if interactive else []
+        # Through stdin: a 1 MiB script does not fit in an argument list.
+        return self.client("call", method, "-", *extra, user=user, input=json.dumps(list(args)))
+
+    def build(self, overlay, script, user=None, options=None, cancel_after=None, timeout=60):
+        args = ["build", overlay, script, "--options", json.dumps(options or {}), "--timeout", timeout]
+        if cancel_after is not None:
+            args += ["--cancel-after", cancel_after]
+        return self.client(*args, user=user, timeout=timeout + 30)
+
+    def overlay(self, name, owner="left4me-sandbox"):
+        path = f"/var/lib/left4me/overlays/{name}"
+        self.c.sh(f"rm -rf {path} && mkdir -p {path} && chown {owner}: {path}")
+        return path
+
+    def stop_daemon(self):
+        self.c.run(["systemctl", "stop", "left4me-builderd.service"], check=False)
+        self.c.run(["systemctl", "reset-failed", "left4me-builderd.service"], check=False)
+
+    def is_active(self):
+        return self.c.run(["systemctl", "is-active", "left4me-builderd.service"], check=False).stdout.strip()
+
+    def set_config(self, config):
+        if config is None:
+            self.c.run(["rm", "-f", "/etc/left4me/builder.json"])
+        else:
+            self.c.write("/etc/left4me/builder.json", json.dumps(config) if not isinstance(config, str) else config)
+        self.stop_daemon()
+
+    def unit_property(self, unit, prop):
+        return self.c.run(["systemctl", "show", "-P", prop, unit]).stdout.strip()
+
+    def wait_for(self, predicate, timeout=10, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def snapshot(self):
+        """Everything a call could change: job state, build units, mounts."""
+        return {
+            "jobs": self.c.sh("ls /var/lib/left4me-builder/jobs /run/left4me-builder/jobs 2>/dev/null; true").stdout,
+            "units": self.c.sh("systemctl list-units --all --plain --no-legend 'left4me-build@*'").stdout,
+            "mounts": self.c.sh("findmnt --task 1 -n -o TARGET | grep -v '^/$' | sort").stdout,
+            "overlays": self.c.sh("find /var/lib/left4me -printf '%p %u %m\\n' | sort").stdout,
+        }
+
+
+@pytest.fixture
+def svc(container):
+    service = Service(container)
+    yield service
+    # Leave no test's configuration, rules or running builds for the next.
+    container.sh("rm -f /etc/left4me/builder.json /etc/polkit-1/rules.d/*-test-*.rules; "
+                 "systemctl unmask polkit.service; gpasswd -d alice left4me; true", check=False)
+    container.sh("systemctl stop 'left4me-build@*.service'; true", check=False)
+    service.stop_daemon()  # the next test starts from the default configuration

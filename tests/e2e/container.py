@@ -1,0 +1,120 @@
+"""A throwaway systemd container for the end-to-end tests.
+
+The machine's root, bind-mounted and covered by an overlay whose upper layer
+lives on a tmpfs, boots under systemd-nspawn with the real systemd as PID 1,
+a real system bus and a bus-activated polkitd (see
+../shared/notes/systemd-container.md). The build is installed into it with
+`meson install`, so the tests drive exactly what a deployment runs. Nothing
+the container does reaches the machine's own root.
+"""
+
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+
+MASKED = [
+    "postgresql.service",
+    "postgresql@15-main.service",
+    "console-getty.service",
+    "systemd-networkd-wait-online.service",
+]
+
+
+class CommandFailed(Exception):
+    pass
+
+
+class Container:
+    def __init__(self, build_dir, source_dir):
+        self.build_dir = os.path.abspath(build_dir)
+        self.source_dir = os.path.abspath(source_dir)
+        self.base = tempfile.mkdtemp(prefix="left4me-e2e-", dir="/run")
+        self.lower = os.path.join(self.base, "lower")
+        self.root = os.path.join(self.base, "root")
+        self.nspawn = None
+        self.pid = None
+
+    # -- life cycle ---------------------------------------------------------
+    def boot(self, timeout=60):
+        for d in ("lower", "upper", "work", "root"):
+            os.makedirs(os.path.join(self.base, d))
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", self.base + "/upper"], check=True)
+        os.makedirs(self.base + "/upper/u")
+        os.makedirs(self.base + "/upper/w")
+        subprocess.run(["mount", "--bind", "/", self.lower], check=True)
+        subprocess.run(
+            ["mount", "-t", "overlay", "overlay", "-o",
+             f"lowerdir={self.lower},upperdir={self.base}/upper/u,workdir={self.base}/upper/w", self.root],
+            check=True,
+        )
+        env = dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
+        self.console = open(os.path.join(self.base, "console.log"), "wb")
+        self.nspawn = subprocess.Popen(
+            ["systemd-nspawn", "-D", self.root, "--boot", "--register=no", "--keep-unit",
+             "--link-journal=no", "--uuid=" + secrets.token_hex(16), "--capability=all",
+             "--system-call-filter=bpf",
+             # Live views of the tree: the overlay's lower layer may show a
+             # stale copy of files rewritten after it was mounted.
+             "--bind-ro=" + self.source_dir, "--bind=" + self.build_dir, "--"] + [f"systemd.mask={u}" for u in MASKED],
+            stdin=subprocess.DEVNULL, stdout=self.console, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.nspawn.poll() is not None:
+                raise RuntimeError("systemd-nspawn exited early; see " + self.console.name)
+            children = subprocess.run(["pgrep", "-P", str(self.nspawn.pid)], capture_output=True, text=True)
+            if children.stdout.strip():
+                self.pid = int(children.stdout.split()[0])
+                state = self.run(["systemctl", "is-system-running"], check=False).stdout.strip()
+                if state in ("running", "degraded"):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("the container did not finish booting in time; see " + self.console.name)
+
+    def poweroff(self):
+        if self.nspawn is not None and self.nspawn.poll() is None:
+            self.run(["systemctl", "poweroff"], check=False)
+            try:
+                self.nspawn.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.nspawn.pid, signal.SIGKILL)
+                self.nspawn.wait()
+        for path in (self.root, self.lower, self.base + "/upper"):
+            subprocess.run(["umount", "-l", path], check=False, stderr=subprocess.DEVNULL)
+        subprocess.run(["rm", "-rf", "--one-file-system", self.base], check=False)
+
+    # -- commands -----------------------------------------------------------
+    def run(self, argv, user=None, check=True, input=None, timeout=120, env=None):
+        """Runs ARGV inside the container, as root or as USER (with its groups)."""
+        if user is not None:
+            argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--reset-env", "--"] + list(argv)
+        if env:
+            argv = ["env"] + [f"{k}={v}" for k, v in env.items()] + list(argv)
+        full = ["nsenter", "-t", str(self.pid), "-a", "--"] + list(argv)
+        result = subprocess.run(full, capture_output=True, text=True, input=input, timeout=timeout)
+        if check and result.returncode != 0:
+            raise CommandFailed(
+                f"{shlex.join(argv)} exited {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}")
+        return result
+
+    def sh(self, script, **kwargs):
+        return self.run(["sh", "-c", script], **kwargs)
+
+    def write(self, path, content, mode=0o644):
+        self.sh(f"mkdir -p {shlex.quote(os.path.dirname(path))} && cat > {shlex.quote(path)} && chmod {mode:o} {shlex.quote(path)}",
+                input=content)
+
+    # -- the service under test ---------------------------------------------
+    def install(self):
+        self.run(["meson", "install", "-C", self.build_dir, "--no-rebuild", "--quiet"])
+        self.run(["systemd-sysusers"])
+        self.run(["systemd-tmpfiles", "--create", "--prefix=/var/lib/left4me", "--prefix=/var/lib/left4me-builder",
+                  "--prefix=/run/left4me-builder", "--prefix=/etc/left4me"], check=False)
+        self.run(["systemctl", "daemon-reload"])
+        self.run(["busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                  "ReloadConfig"])
