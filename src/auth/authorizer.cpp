@@ -50,8 +50,8 @@ void Authorizer::check(AuthRequest request, Callback callback)
         [](gpointer data) -> gboolean {
             auto* p = static_cast<Pending*>(data);
             p->timer = 0;
-            p->self->finish(p, {AuthOutcome::unavailable, "polkit did not answer within " +
-                                                               std::to_string(p->self->timeout_.count()) + " s"});
+            p->self->finish(p, {AuthOutcome::unavailable,
+                                "polkit did not answer within " + std::to_string(p->self->timeout_.count()) + " s"});
             g_cancellable_cancel(p->cancellable);
             return G_SOURCE_REMOVE;
         },

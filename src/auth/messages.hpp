@@ -11,8 +11,7 @@ namespace left4me::messages {
 inline constexpr const char* build = N_("Authentication is required to run a build script for overlay $(overlay)");
 inline constexpr const char* cancelOther = N_("Authentication is required to cancel build $(job) of another user");
 inline constexpr const char* mount = N_("Authentication is required to mount the overlay of instance $(instance)");
-inline constexpr const char* unmount =
-    N_("Authentication is required to unmount the overlay of instance $(instance)");
+inline constexpr const char* unmount = N_("Authentication is required to unmount the overlay of instance $(instance)");
 inline constexpr const char* applyCaps =
     N_("Authentication is required to set capabilities $(capabilities) on $(binary) of add-on $(addon)");
 

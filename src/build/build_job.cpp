@@ -26,14 +26,13 @@ std::string_view toString(JobState state)
 }
 
 BuildJob::BuildJob(JobInfo info, std::string logPath, OverlayBind bind, SystemdClient& systemd)
-    : info_(std::move(info)),
-      log_(std::move(logPath),
-           [this](uint64_t first, std::vector<std::string>&& lines) {
-               if (events_.log)
-               {
-                   events_.log(first, std::move(lines));
-               }
-           }),
+    : info_(std::move(info)), log_(std::move(logPath),
+                                   [this](uint64_t first, std::vector<std::string>&& lines) {
+                                       if (events_.log)
+                                       {
+                                           events_.log(first, std::move(lines));
+                                       }
+                                   }),
       bind_(std::move(bind)), systemd_(systemd), alive_(std::make_shared<BuildJob*>(this))
 {
 }
@@ -47,90 +46,70 @@ BuildJob::~BuildJob()
     }
 }
 
-void BuildJob::start(std::vector<UnitProperty> properties, uint64_t timeoutSec,
-                     std::function<void(std::string)> started)
+void BuildJob::start(std::vector<UnitProperty> properties, uint64_t timeoutSec, Started started)
 {
-    timer_ = g_timeout_add_seconds(
-        static_cast<guint>(timeoutSec),
-        [](gpointer data) -> gboolean {
-            auto* job = static_cast<BuildJob*>(data);
-            job->timer_ = 0;
-            log::notice("Build " + std::to_string(job->info_.id) + " ran past its timeout; stopping it",
-                        {{"LEFT4ME_JOB", std::to_string(job->info_.id)}, {"UNIT", job->info_.unit}});
-            job->timedOut_ = !job->cancelRequested_;
-            job->stop([](const std::string&) {});
-            return G_SOURCE_REMOVE;
-        },
-        this);
+    timer_ = g_timeout_add_seconds(static_cast<guint>(timeoutSec), &BuildJob::onTimeout, this);
     // Watch before starting, so no state change can slip past us.
     watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
     log_.follow();
-
-    std::weak_ptr<BuildJob*> alive = alive_;
-    auto self = [alive]() -> BuildJob* {
-        auto p = alive.lock();
-        return p ? *p : nullptr;
-    };
-    auto fail = [self, started](const std::string& step, const sdbus::Error* error) {
-        auto reason = step + ": " + error->getMessage();
-        if (auto* job = self())
-        {
-            log::error("Build " + std::to_string(job->info_.id) + " could not start: " + reason,
-                       {{"LEFT4ME_JOB", std::to_string(job->info_.id)}, {"UNIT", job->info_.unit}});
-            job->finishWith("resources", -1);
-        }
-        started(reason);
-    };
+    started_ = std::move(started);
     // A reference keeps systemd from unloading the instance when it ends,
     // before we have read its result.
-    systemd_.refUnit(info_.unit, [this, self, fail, started, properties = std::move(properties)](
-                                     const sdbus::Error* error) mutable {
-        if (self() == nullptr)
-        {
-            return;
-        }
-        if (error != nullptr)
-        {
-            return fail("cannot reference the unit", error);
-        }
-        systemd_.setUnitProperties(info_.unit, properties, [this, self, fail, started](const sdbus::Error* error) {
-            if (self() == nullptr)
-            {
-                return;
-            }
-            if (error != nullptr)
-            {
-                return fail("cannot set the build limits on the unit", error);
-            }
-            systemd_.startUnit(info_.unit, [this, self, fail, started](const sdbus::Error* error, std::string jobPath) {
-                if (self() == nullptr)
-                {
-                    return;
-                }
-                if (error != nullptr)
-                {
-                    return fail("cannot start the unit", error);
-                }
-                started({});
-                systemd_.whenJobRemoved(jobPath, [this, self](const std::string& result) {
-                    if (self() == nullptr)
-                    {
-                        return;
-                    }
-                    startJobDone_ = true;
-                    log::debug("Start job of " + info_.unit + " ended: " + result, {{"UNIT", info_.unit}});
-                    // The unit may have come and gone already; ask where it is.
-                    systemd_.activeState(info_.unit, [this, self](const sdbus::Error* error, const std::string& state) {
-                        if (self() == nullptr)
-                        {
-                            return;
-                        }
-                        onActiveState(error != nullptr ? std::string("inactive") : state);
-                    });
-                });
-            });
-        });
-    });
+    systemd_.refUnit(info_.unit, guarded([this, properties = std::move(properties)](const sdbus::Error* error) {
+                         if (error != nullptr)
+                         {
+                             return failStart("cannot reference the unit", *error);
+                         }
+                         systemd_.setUnitProperties(
+                             info_.unit, properties, guarded([this](const sdbus::Error* error) {
+                                 if (error != nullptr)
+                                 {
+                                     return failStart("cannot set the build limits on the unit", *error);
+                                 }
+                                 systemd_.startUnit(
+                                     info_.unit, guarded([this](const sdbus::Error* error, const std::string& jobPath) {
+                                         if (error != nullptr)
+                                         {
+                                             return failStart("cannot start the unit", *error);
+                                         }
+                                         started_({});
+                                         systemd_.whenJobRemoved(jobPath, guarded([this](const std::string& result) {
+                                                                     onStartJobRemoved(result);
+                                                                 }));
+                                     }));
+                             }));
+                     }));
+}
+
+void BuildJob::failStart(const std::string& step, const sdbus::Error& error)
+{
+    auto reason = step + ": " + error.getMessage();
+    log::error("Build " + std::to_string(info_.id) + " could not start: " + reason,
+               {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+    auto started = std::move(started_);
+    finishWith("resources", -1);
+    started(reason);
+}
+
+void BuildJob::onStartJobRemoved(const std::string& result)
+{
+    startJobDone_ = true;
+    log::debug("Start job of " + info_.unit + " ended: " + result, {{"UNIT", info_.unit}});
+    // The unit may have come and gone already; ask where it is.
+    systemd_.activeState(info_.unit, guarded([this](const sdbus::Error* error, const std::string& state) {
+                             onActiveState(error != nullptr ? std::string("inactive") : state);
+                         }));
+}
+
+gboolean BuildJob::onTimeout(gpointer data)
+{
+    auto* job = static_cast<BuildJob*>(data);
+    job->timer_ = 0;
+    log::notice("Build " + std::to_string(job->info_.id) + " ran past its timeout; stopping it",
+                {{"LEFT4ME_JOB", std::to_string(job->info_.id)}, {"UNIT", job->info_.unit}});
+    job->timedOut_ = !job->cancelRequested_;
+    job->stop([](const std::string&) {});
+    return G_SOURCE_REMOVE;
 }
 
 void BuildJob::onActiveState(const std::string& state)

@@ -62,11 +62,13 @@ class BuildJob
     void setEvents(Events events) { events_ = std::move(events); }
     [[nodiscard]] const Events& events() const { return events_; }
 
+    using Started = std::function<void(const std::string& problem)>;
+
     // Sets PROPERTIES on the instance and starts it. STARTED gets an empty
     // string once systemd has queued the start, or a reason it could not.
     // TIMEOUT_SEC bounds the run: past it the unit is stopped and the job
     // ends failed with result "timeout".
-    void start(std::vector<UnitProperty> properties, uint64_t timeoutSec, std::function<void(std::string)> started);
+    void start(std::vector<UnitProperty> properties, uint64_t timeoutSec, Started started);
     // Stops the unit; the job ends cancelled once systemd reports it down.
     void cancel(std::function<void(std::string)> done);
 
@@ -75,6 +77,21 @@ class BuildJob
     [[nodiscard]] const LogFile& log() const { return log_; }
 
   private:
+    // Wraps a callback from systemd so that it does nothing if this job is
+    // gone by the time the reply arrives.
+    template <typename F> auto guarded(F f)
+    {
+        return [alive = std::weak_ptr<BuildJob*>(alive_), f = std::move(f)](auto&&... args) mutable {
+            auto p = alive.lock();
+            if (p && *p != nullptr)
+            {
+                f(std::forward<decltype(args)>(args)...);
+            }
+        };
+    }
+    static gboolean onTimeout(gpointer data);
+    void failStart(const std::string& step, const sdbus::Error& error);
+    void onStartJobRemoved(const std::string& result);
     void onActiveState(const std::string& state);
     void finishWith(std::string result, int32_t exitStatus);
     void collect();
@@ -91,6 +108,7 @@ class BuildJob
     bool ended_ = false;
     bool cancelRequested_ = false;
     bool timedOut_ = false;
+    Started started_;
     guint timer_ = 0;
     // Callbacks from systemd may arrive after we are gone; they hold this.
     std::shared_ptr<BuildJob*> alive_;

@@ -89,9 +89,9 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
     }
     if (running() >= config_.maxRunningBuilds)
     {
-        throw sdbus::Error(names::error::limitsExceeded,
-                           std::to_string(running()) + " builds are running, the configured maximum " +
-                               "(max_running_builds); try again when one has finished.");
+        throw sdbus::Error(names::error::limitsExceeded, std::to_string(running()) +
+                                                             " builds are running, the configured maximum " +
+                                                             "(max_running_builds); try again when one has finished.");
     }
 
     uint64_t id = allocateId();
@@ -117,7 +117,8 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
             throw sdbus::Error(names::error::invalidArgument,
                                "Argument overlay: " + config_.overlaysRoot + "/" + overlay +
                                    " must be an existing directory, reached without symlinks and on the same "
-                                   "filesystem as " + config_.overlaysRoot + ". Create it first.");
+                                   "filesystem as " +
+                                   config_.overlaysRoot + ". Create it first.");
         }
         throw sdbus::Error(names::error::failed, std::string("Cannot mount the overlay for the build: ") + e.what());
     }
@@ -164,16 +165,17 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
         }
     };
     raw->setEvents(std::move(events));
-    raw->start(buildUnitProperties(config_.limits), config_.limits.timeoutSec, [raw, done = std::move(done)](const std::string& problem) {
-        if (problem.empty())
-        {
-            done(raw, nullptr);
-            return;
-        }
-        sdbus::Error error(names::error::failed, "systemd could not start the build unit " + raw->info().unit +
-                                                     ": " + problem);
-        done(raw, &error);
-    });
+    raw->start(buildUnitProperties(config_.limits), config_.limits.timeoutSec,
+               [raw, done = std::move(done)](const std::string& problem) {
+                   if (problem.empty())
+                   {
+                       done(raw, nullptr);
+                       return;
+                   }
+                   sdbus::Error error(names::error::failed,
+                                      "systemd could not start the build unit " + raw->info().unit + ": " + problem);
+                   done(raw, &error);
+               });
 }
 
 BuildJob* BuildService::find(uint64_t id) const

@@ -17,11 +17,11 @@ namespace left4me {
 
 namespace {
 
-constexpr std::size_t chunkBytes = 256 * 1024;
+constexpr std::size_t chunkBytes = std::size_t{256} * 1024;
 // A Log signal carries at most this many lines or bytes, so one burst of
 // output never makes a message that clients choke on.
 constexpr std::size_t batchLines = 8192;
-constexpr std::size_t batchBytes = 1024 * 1024;
+constexpr std::size_t batchBytes = std::size_t{1024} * 1024;
 
 } // namespace
 

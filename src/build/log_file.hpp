@@ -65,8 +65,8 @@ class LogFile
     UniqueFd inotify_;
     guint watch_ = 0;
     LineSplitter splitter_;
-    uint64_t offset_ = 0;         // bytes consumed
-    uint64_t lines_ = 0;          // complete lines delivered
+    uint64_t offset_ = 0; // bytes consumed
+    uint64_t lines_ = 0;  // complete lines delivered
     std::vector<Checkpoint> checkpoints_{{0, 0}};
     bool finished_ = false;
 };

@@ -18,7 +18,7 @@ std::string sanitizeUtf8(std::string_view bytes);
 class LineSplitter
 {
   public:
-    static constexpr std::size_t maxLineBytes = 64 * 1024;
+    static constexpr std::size_t maxLineBytes = std::size_t{64} * 1024;
 
     // Appends the complete lines found in CHUNK to OUT.
     void feed(std::string_view chunk, std::vector<std::string>& out);

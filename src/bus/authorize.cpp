@@ -15,16 +15,16 @@ sdbus::Error authorizationError(const AuthDecision& decision, const std::string&
                     "--allow-interactive-authorization=yes) with a polkit agent running, or ask an administrator "
                     "to grant the action to you."};
     case AuthOutcome::unavailable:
-        return {names::error::authorizationUnavailable,
-                "Authorization is unavailable (" + decision.detail + "), so " + action +
-                    " is refused. Check that polkit.service can start."};
+        return {names::error::authorizationUnavailable, "Authorization is unavailable (" + decision.detail + "), so " +
+                                                            action +
+                                                            " is refused. Check that polkit.service can start."};
     case AuthOutcome::denied:
     case AuthOutcome::allowed:
         break;
     }
-    return {names::error::notAuthorized,
-            "Not authorized to perform " + action + ". Ask an administrator to grant it, for example with a polkit "
-                                                    "rule for your group."};
+    return {names::error::notAuthorized, "Not authorized to perform " + action +
+                                             ". Ask an administrator to grant it, for example with a polkit "
+                                             "rule for your group."};
 }
 
 AuthRequest authRequest(const CallContext& call, const char* action, std::map<std::string, std::string> details,

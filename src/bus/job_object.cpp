@@ -63,9 +63,9 @@ std::tuple<uint64_t, std::vector<std::string>> JobObject::ReadLog(const uint64_t
     constexpr uint32_t maxLinesPerCall = 65536;
     if (max_lines > maxLinesPerCall)
     {
-        throw sdbus::Error(names::error::invalidArgument,
-                           "Argument max_lines: " + std::to_string(max_lines) + " is more than the limit of 65536 "
-                                                                                "lines per call; read in pages.");
+        throw sdbus::Error(names::error::invalidArgument, "Argument max_lines: " + std::to_string(max_lines) +
+                                                              " is more than the limit of 65536 "
+                                                              "lines per call; read in pages.");
     }
     return job_.log().read(from_line, max_lines);
 }

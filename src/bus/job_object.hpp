@@ -1,8 +1,8 @@
 #pragma once
 
 #include "build/build_job.hpp"
-#include "bus/call_context.hpp"
 #include "builder_adaptor.h"
+#include "bus/call_context.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -23,7 +23,7 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
                                                         sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
 {
   public:
-    using CancelHandler = std::function<void(std::shared_ptr<sdbus::Result<>>, const CallContext&, uint64_t id)>;
+    using CancelHandler = std::function<void(const std::shared_ptr<sdbus::Result<>>&, const CallContext&, uint64_t id)>;
 
     JobObject(sdbus::IConnection& bus, BuildJob& job, CancelHandler cancel, std::function<void()> activity);
     JobObject(const JobObject&) = delete;
@@ -32,7 +32,8 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
 
   private:
     void Cancel(sdbus::Result<>&& result) override;
-    std::tuple<uint64_t, std::vector<std::string>> ReadLog(const uint64_t& from_line, const uint32_t& max_lines) override;
+    std::tuple<uint64_t, std::vector<std::string>> ReadLog(const uint64_t& from_line,
+                                                           const uint32_t& max_lines) override;
 
     uint64_t Id() override { return job_.info().id; }
     std::string Overlay() override { return job_.info().overlay; }

@@ -59,8 +59,8 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, Authorizer& authorizer, Bu
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(
             bus_, job,
-            [this](std::shared_ptr<sdbus::Result<>> reply, const CallContext& call, uint64_t id) {
-                cancelJob(std::move(reply), call, id);
+            [this](const std::shared_ptr<sdbus::Result<>>& reply, const CallContext& call, uint64_t id) {
+                cancelJob(reply, call, id);
             },
             [this] { idle_.activity(); });
     });
@@ -133,14 +133,13 @@ void ManagerObject::Cancel(sdbus::Result<>&& result, sdbus::ObjectPath job)
     auto id = jobIdFromPath(job);
     if (!id || builds_.find(*id) == nullptr)
     {
-        throw sdbus::Error(names::error::noSuchJob,
-                           "Argument job: there is no job at \"" + std::string(job) +
-                               "\"; list jobs with the ObjectManager's GetManagedObjects.");
+        throw sdbus::Error(names::error::noSuchJob, "Argument job: there is no job at \"" + std::string(job) +
+                                                        "\"; list jobs with the ObjectManager's GetManagedObjects.");
     }
     cancelJob(std::make_shared<sdbus::Result<>>(std::move(result)), call, *id);
 }
 
-void ManagerObject::cancelJob(std::shared_ptr<sdbus::Result<>> reply, const CallContext& call, uint64_t id)
+void ManagerObject::cancelJob(const std::shared_ptr<sdbus::Result<>>& reply, const CallContext& call, uint64_t id)
 {
     auto* job = builds_.find(id);
     if (job == nullptr)
@@ -152,7 +151,8 @@ void ManagerObject::cancelJob(std::shared_ptr<sdbus::Result<>> reply, const Call
         auto* job = builds_.find(id);
         if (job == nullptr)
         {
-            reply->returnError(sdbus::Error(names::error::noSuchJob, "Job " + std::to_string(id) + " no longer exists."));
+            reply->returnError(
+                sdbus::Error(names::error::noSuchJob, "Job " + std::to_string(id) + " no longer exists."));
             return;
         }
         job->cancel([reply, token](const std::string& problem) {
@@ -196,8 +196,8 @@ void ManagerObject::Unmount(sdbus::Result<>&& result, std::string instance)
     auto call = currentCall(getObject());
     require("instance", validate::instanceName(instance));
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
-    authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}}, messages::unmount),
-                  failWith(reply), [reply] { reply->returnError(notSupported("Unmount")); });
+    authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}}, messages::unmount), failWith(reply),
+                  [reply] { reply->returnError(notSupported("Unmount")); });
 }
 
 void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::string version, std::string binary,
@@ -220,13 +220,12 @@ void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::
     }
     require("options", validate::options(signatures(options), {{"activate", "b"}}));
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
-    authorizeThen(authRequest(call, names::action::applyCaps,
-                              {{"addon", addon},
-                               {"version", version},
-                               {"binary", binary},
-                               {"capabilities", joined(normalized, ",")}},
-                              messages::applyCaps),
-                  failWith(reply), [reply] { reply->returnError(notSupported("ApplyCaps")); });
+    authorizeThen(
+        authRequest(
+            call, names::action::applyCaps,
+            {{"addon", addon}, {"version", version}, {"binary", binary}, {"capabilities", joined(normalized, ",")}},
+            messages::applyCaps),
+        failWith(reply), [reply] { reply->returnError(notSupported("ApplyCaps")); });
 }
 
 } // namespace left4me

@@ -2,9 +2,9 @@
 
 #include "auth/authorizer.hpp"
 #include "build/build_service.hpp"
+#include "builder_adaptor.h"
 #include "bus/call_context.hpp"
 #include "bus/job_object.hpp"
-#include "builder_adaptor.h"
 #include "daemon/idle_exit.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -17,8 +17,7 @@ namespace left4me {
 // org.left4me.Builder at /org/left4me/Builder. Every method has one shape:
 // read arguments -> validate -> authorize (asynchronously) -> hand over to
 // the operation layer -> reply. Only sdbus::Error leaves a handler.
-class ManagerObject final
-    : public sdbus::AdaptorInterfaces<org::left4me::Builder_adaptor, sdbus::ObjectManager_adaptor>
+class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder_adaptor, sdbus::ObjectManager_adaptor>
 {
   public:
     ManagerObject(sdbus::IConnection& bus, Authorizer& authorizer, BuildService& builds, IdleExit& idle);
@@ -36,11 +35,10 @@ class ManagerObject final
     void ApplyCaps(sdbus::Result<>&& result, std::string addon, std::string version, std::string binary,
                    std::vector<std::string> capabilities, std::map<std::string, sdbus::Variant> options) override;
 
-    void cancelJob(std::shared_ptr<sdbus::Result<>> reply, const CallContext& call, uint64_t id);
+    void cancelJob(const std::shared_ptr<sdbus::Result<>>& reply, const CallContext& call, uint64_t id);
     // Authorizes REQUEST, then runs THEN; a refusal or an exception from
     // THEN becomes the error reply through FAIL.
-    void authorizeThen(AuthRequest request, std::function<void(const sdbus::Error&)> fail,
-                       std::function<void()> then);
+    void authorizeThen(AuthRequest request, std::function<void(const sdbus::Error&)> fail, std::function<void()> then);
 
     sdbus::IConnection& bus_;
     Authorizer& authorizer_;

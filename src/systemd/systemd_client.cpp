@@ -106,8 +106,7 @@ void SystemdClient::unrefUnit(const std::string& unit)
             // The unit may already be gone; nothing is lost then.
             if (error != nullptr && error->getName() != "org.freedesktop.systemd1.NoSuchUnit")
             {
-                log::warning("Cannot drop our reference on " + unit,
-                             {{"UNIT", unit}, {"ERROR", error->getMessage()}});
+                log::warning("Cannot drop our reference on " + unit, {{"UNIT", unit}, {"ERROR", error->getMessage()}});
             }
         });
 }
@@ -132,9 +131,8 @@ void SystemdClient::startUnit(const std::string& unit, std::function<void(const 
     manager_->callMethodAsync("StartUnit")
         .onInterface(managerInterface)
         .withArguments(unit, std::string("replace"))
-        .uponReplyInvoke([done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath& job) {
-            done(error, job);
-        });
+        .uponReplyInvoke(
+            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath& job) { done(error, job); });
 }
 
 void SystemdClient::stopUnit(const std::string& unit, Done done)

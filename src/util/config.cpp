@@ -157,11 +157,17 @@ Config parseConfig(std::string_view text)
         {"sandbox_user", [&](const Json& v, const std::string& k) { config.sandboxUser = userName(v, k); }},
         {"limits", [&](const Json& v, const std::string&) { applyLimits(config.limits, v); }},
         {"idle_timeout_sec",
-         [&](const Json& v, const std::string& k) { config.idleTimeoutSec = static_cast<uint32_t>(positive(v, k, 86400)); }},
+         [&](const Json& v, const std::string& k) {
+             config.idleTimeoutSec = static_cast<uint32_t>(positive(v, k, 86400));
+         }},
         {"polkit_timeout_sec",
-         [&](const Json& v, const std::string& k) { config.polkitTimeoutSec = static_cast<uint32_t>(positive(v, k, 600)); }},
+         [&](const Json& v, const std::string& k) {
+             config.polkitTimeoutSec = static_cast<uint32_t>(positive(v, k, 600));
+         }},
         {"max_running_builds",
-         [&](const Json& v, const std::string& k) { config.maxRunningBuilds = static_cast<uint32_t>(positive(v, k, 4096)); }},
+         [&](const Json& v, const std::string& k) {
+             config.maxRunningBuilds = static_cast<uint32_t>(positive(v, k, 4096));
+         }},
     };
     for (const auto& [key, value] : doc.items())
     {

@@ -25,8 +25,7 @@ struct Config
     std::string runtimeRoot = "/var/lib/left4me/runtime";
     std::string addonsRoot = "/var/lib/left4me/addons";
     std::vector<std::string> layerRoots = {"/var/lib/left4me/installation", "/var/lib/left4me/overlays",
-                                           "/var/lib/left4me/global_overlay_cache",
-                                           "/var/lib/left4me/workshop_cache"};
+                                           "/var/lib/left4me/global_overlay_cache", "/var/lib/left4me/workshop_cache"};
     std::vector<std::string> capsAllowlist = {"cap_net_raw", "cap_net_admin", "cap_net_bind_service", "cap_bpf",
                                               "cap_perfmon"};
     std::string ownerUser = "left4me";

@@ -171,11 +171,12 @@ Problem layers(const std::vector<std::string>& layers)
 
 Problem userName(std::string_view name)
 {
-    auto valid = !name.empty() && name.size() <= 31 && (std::islower(static_cast<unsigned char>(name.front())) != 0 || name.front() == '_');
+    auto valid = !name.empty() && name.size() <= 31 &&
+                 (std::islower(static_cast<unsigned char>(name.front())) != 0 || name.front() == '_');
     for (char c : name)
     {
-        valid = valid && (std::islower(static_cast<unsigned char>(c)) != 0 || std::isdigit(static_cast<unsigned char>(c)) != 0 ||
-                          c == '_' || c == '-');
+        valid = valid && (std::islower(static_cast<unsigned char>(c)) != 0 ||
+                          std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-');
     }
     if (!valid)
     {

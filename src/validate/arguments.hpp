@@ -14,7 +14,7 @@ namespace left4me::validate {
 
 using Problem = std::optional<std::string>;
 
-inline constexpr std::size_t maxScriptBytes = 1024 * 1024;
+inline constexpr std::size_t maxScriptBytes = std::size_t{1024} * 1024;
 inline constexpr std::size_t maxLayers = 64;
 inline constexpr std::size_t maxBinarySegments = 8;
 

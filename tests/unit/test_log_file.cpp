@@ -22,10 +22,7 @@ struct TempLog
         LogFile::create(path);
     }
     ~TempLog() { std::filesystem::remove_all(dir); }
-    void append(const std::string& text) const
-    {
-        std::ofstream(path, std::ios::app) << text;
-    }
+    void append(const std::string& text) const { std::ofstream(path, std::ios::app) << text; }
 };
 
 } // namespace

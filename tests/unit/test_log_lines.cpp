@@ -43,9 +43,10 @@ TEST_CASE("invalid UTF-8 and NUL bytes become U+FFFD; valid UTF-8 is kept")
 {
     CHECK(sanitizeUtf8("gr\xC3\xBC\xC3\x9F") == "gr\xC3\xBC\xC3\x9F");
     CHECK(sanitizeUtf8("\xF0\x9F\x8E\xAE") == "\xF0\x9F\x8E\xAE");
-    CHECK(sanitizeUtf8(std::string("a\0b", 3)) == "a\xEF\xBF\xBD" "b");
+    CHECK(sanitizeUtf8(std::string("a\0b", 3)) == "a\xEF\xBF\xBD"
+                                                  "b");
     CHECK(sanitizeUtf8("\xFF") == "\xEF\xBF\xBD");
     CHECK(sanitizeUtf8("\xC3") == "\xEF\xBF\xBD");
-    CHECK(sanitizeUtf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");      // overlong '/'
+    CHECK(sanitizeUtf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");                 // overlong '/'
     CHECK(sanitizeUtf8("\xED\xA0\x80") == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"); // surrogate
 }
