@@ -5,7 +5,7 @@ Uses Gio (python3-gi) because it can set the ALLOW_INTERACTIVE_AUTHORIZATION
 flag and has a main loop for signals. Prints one JSON object on stdout.
 
   client.py call METHOD JSON_ARGS|- [--interactive]   (- reads the arguments from stdin)
-  client.py build OVERLAY SCRIPT [--cancel-after SEC] [--options JSON]
+  client.py build OVERLAY SCRIPT [--cancel-after SEC] [--options JSON] [--stream]
 """
 
 import argparse
@@ -64,7 +64,7 @@ def get_all(bus, path):
     return reply.unpack()[0]
 
 
-def build(bus, overlay, script, options, cancel_after, timeout):
+def build(bus, overlay, script, options, cancel_after, timeout, stream=False):
     loop = GLib.MainLoop()
     state = {"job": None, "lines": [], "first_lines": [], "finished": None, "pending": [], "properties": []}
 
@@ -84,6 +84,9 @@ def build(bus, overlay, script, options, cancel_after, timeout):
             if first != expected:
                 state.setdefault("gaps", []).append([expected, first])
             state["lines"].extend(lines)
+            if stream:
+                for number, line in enumerate(lines, first):
+                    print(f"{number:>5} | {line}", flush=True)
         elif member == "Finished":
             state["finished"] = list(params.unpack())
             state["finished_at"] = time.monotonic()
@@ -145,13 +148,21 @@ def main():
     b.add_argument("--options", default="{}")
     b.add_argument("--cancel-after", type=float)
     b.add_argument("--timeout", type=int, default=60)
+    b.add_argument("--stream", action="store_true", help="print log lines as they arrive, then a summary")
     a = parser.parse_args()
     bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
     if a.command == "call":
         args = sys.stdin.read() if a.args == "-" else a.args
         out = call(bus, a.method, json.loads(args), interactive=a.interactive)
     else:
-        out = build(bus, a.overlay, a.script, json.loads(a.options), a.cancel_after, a.timeout)
+        out = build(bus, a.overlay, a.script, json.loads(a.options), a.cancel_after, a.timeout, a.stream)
+        if a.stream:
+            if "error" in out:
+                print(f"refused: {out['error']}: {out['message']}")
+                sys.exit(1)
+            p = out["properties"]
+            print(f"job {p['Id']} ({p['Unit']}) {p['State']}: result {p['Result']}, exit status {p['ExitStatus']}")
+            return
     json.dump(out, sys.stdout)
 
 
