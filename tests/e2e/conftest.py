@@ -36,6 +36,8 @@ def container():
         c.install()
         c.run(["useradd", "--create-home", "alice"])
         c.run(["useradd", "--create-home", "--groups", "left4me", "bob"])
+        # For the translation tests; written to the container's layer only.
+        c.run(["localedef", "-i", "de_DE", "-f", "UTF-8", "de_DE.UTF-8"])
         yield c
     finally:
         c.poweroff()

@@ -1,6 +1,7 @@
 """The foundation's promises, checked against the real daemon, the real
 systemd, the real system bus and the real polkit in a booted container."""
 
+import json
 import re
 import time
 
@@ -253,3 +254,73 @@ def test_builds_are_logged_to_the_journal_with_structured_fields(svc):
     assert "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a51" in entries  # started
     assert "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a52" in entries  # finished
     assert '"LEFT4ME_OVERLAY":"demo"' in entries.replace(" ", "")
+
+
+def test_the_owner_may_cancel_its_own_build_but_not_another_users(svc):
+    svc.overlay("demo")
+    svc.overlay("other")
+    svc.c.write("/etc/polkit-1/rules.d/40-test-build-only.rules",
+                'polkit.addRule(function(action, subject) {\n'
+                '  if (action.id == "org.left4me.builder.build" && subject.user == "alice")\n'
+                '    return polkit.Result.YES;\n});\n')
+    time.sleep(0.5)
+    own = svc.call("StartBuild", "demo", "sleep 30", {}, user="alice")["reply"][0]
+    roots = svc.call("StartBuild", "other", "sleep 30", {})["reply"][0]
+    assert svc.call("Cancel", roots, user="alice")["error"] == ERROR + "NotAuthorized"
+    assert svc.call("Cancel", own, user="alice") == {"reply": []}
+    svc.wait_for(lambda: svc.c.run(["busctl", "get-property", "org.left4me.Builder", own, "org.left4me.Builder.Job",
+                                    "State"]).stdout.strip() == 's "cancelled"', what="alice's build to end")
+    assert svc.c.run(["busctl", "get-property", "org.left4me.Builder", roots, "org.left4me.Builder.Job",
+                      "State"]).stdout.strip() == 's "running"'
+    assert svc.call("Cancel", roots) == {"reply": []}
+
+
+def test_jobs_are_listed_by_the_object_manager(svc):
+    svc.overlay("demo")
+    job = svc.build("demo", "true")["job"]
+    out = svc.c.run(["busctl", "call", "--json=short", "org.left4me.Builder", "/org/left4me/Builder",
+                     "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"]).stdout
+    assert job in out and "org.left4me.Builder.Job" in out
+
+
+def test_a_frozen_polkitd_fails_the_call_closed_after_the_configured_timeout(svc):
+    svc.set_config({"polkit_timeout_sec": 2})
+    svc.c.run(["systemctl", "start", "polkit.service"])
+    svc.c.run(["systemctl", "kill", "--signal=SIGSTOP", "polkit.service"])
+    try:
+        started = time.monotonic()
+        answer = svc.call("Unmount", "x")
+        elapsed = time.monotonic() - started
+        assert answer["error"] == ERROR + "AuthorizationUnavailable"
+        assert "did not answer within 2 s" in answer["message"]
+        assert elapsed < 6
+    finally:
+        svc.c.run(["systemctl", "kill", "--signal=SIGCONT", "polkit.service"])
+
+
+def test_calls_racing_the_idle_exit_are_all_answered(svc):
+    """The name is released before the daemon exits, and queued calls are
+    served, so a call arriving at the idle boundary is never lost."""
+    svc.set_config({"idle_timeout_sec": 1})
+    script = ("import json, random, subprocess, time\n"
+              "out = []\n"
+              "for i in range(12):\n"
+              "    time.sleep(0.9 + random.random() * 0.3)\n"
+              "    r = subprocess.run(['busctl', 'call', 'org.left4me.Builder', '/org/left4me/Builder',\n"
+              "                        'org.left4me.Builder', 'Unmount', 's', 'x'], capture_output=True, text=True)\n"
+              "    out.append(r.stderr.strip())\n"
+              "print(json.dumps(out))\n")
+    answers = json.loads(svc.c.run(["/usr/bin/python3", "-c", script], timeout=60).stdout)
+    assert all("is not implemented" in a for a in answers), answers
+
+
+def test_polkit_texts_are_installed_in_german(svc):
+    # The action descriptions, merged into the installed policy by i18n.merge_file.
+    policy = svc.c.run(["cat", "/usr/share/polkit-1/actions/org.left4me.builder.policy"]).stdout
+    assert '<description xml:lang="de">Ein Build-Skript in der left4me-Build-Sandbox ausführen</description>' in policy
+    # The per-call polkit.message: polkitd translates it with our gettext
+    # domain (polkit.gettext_domain), which is exactly this lookup.
+    msgid = "Authentication is required to run a build script for overlay $(overlay)"
+    out = svc.c.run(["gettext", "-d", "left4me-builder", msgid],
+                    env={"LANGUAGE": "de", "LANG": "de_DE.UTF-8", "TEXTDOMAINDIR": "/usr/share/locale"}).stdout
+    assert out == "Zum Ausführen eines Build-Skripts für das Overlay $(overlay) ist eine Authentifizierung erforderlich"
