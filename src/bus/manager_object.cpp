@@ -3,6 +3,8 @@
 #include "auth/messages.hpp"
 #include "bus/authorize.hpp"
 #include "bus/names.hpp"
+#include "caps/apply_caps.hpp"
+#include "caps/capability_list.hpp"
 #include "util/log.hpp"
 #include "validate/arguments.hpp"
 
@@ -53,8 +55,10 @@ template <typename Reply> std::function<void(const sdbus::Error&)> failWith(cons
 
 } // namespace
 
-ManagerObject::ManagerObject(sdbus::IConnection& bus, Authorizer& authorizer, BuildService& builds, IdleExit& idle)
-    : AdaptorInterfaces(bus, names::managerPath), bus_(bus), authorizer_(authorizer), builds_(builds), idle_(idle)
+ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer,
+                             BuildService& builds, IdleExit& idle)
+    : AdaptorInterfaces(bus, names::managerPath), bus_(bus), config_(config), authorizer_(authorizer), builds_(builds),
+      idle_(idle)
 {
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(
@@ -208,24 +212,21 @@ void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::
     require("addon", validate::addonSegment(addon));
     require("version", validate::addonSegment(version));
     require("binary", validate::relativeBinaryPath(binary));
-    std::vector<std::string> normalized;
-    for (const auto& name : capabilities)
-    {
-        auto cap = validate::normalizeCapabilityName(name);
-        if (!cap)
-        {
-            require("capabilities", "\"" + name.substr(0, 64) + "\" is not a capability name such as cap_net_raw");
-        }
-        normalized.push_back(*cap);
-    }
     require("options", validate::options(signatures(options), {{"activate", "b"}}));
+    requireAllowedCapabilities(config_, capabilities);
+    ApplyCapsRequest request{
+        addon,   version, binary, capabilities, options.count("activate") != 0 && options.at("activate").get<bool>(),
+        call.uid};
+    auto names = checkCapabilities(capabilities, config_.capsAllowlist).names;
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     authorizeThen(
-        authRequest(
-            call, names::action::applyCaps,
-            {{"addon", addon}, {"version", version}, {"binary", binary}, {"capabilities", joined(normalized, ",")}},
-            messages::applyCaps),
-        failWith(reply), [reply] { reply->returnError(notSupported("ApplyCaps")); });
+        authRequest(call, names::action::applyCaps,
+                    {{"addon", addon}, {"version", version}, {"binary", binary}, {"capabilities", joined(names, ",")}},
+                    messages::applyCaps),
+        failWith(reply), [this, reply, request = std::move(request)] {
+            applyCaps(config_, request);
+            reply->returnResults();
+        });
 }
 
 } // namespace left4me

@@ -20,7 +20,8 @@ namespace left4me {
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder_adaptor, sdbus::ObjectManager_adaptor>
 {
   public:
-    ManagerObject(sdbus::IConnection& bus, Authorizer& authorizer, BuildService& builds, IdleExit& idle);
+    ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer, BuildService& builds,
+                  IdleExit& idle);
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
     ~ManagerObject();
@@ -41,6 +42,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     void authorizeThen(AuthRequest request, std::function<void(const sdbus::Error&)> fail, std::function<void()> then);
 
     sdbus::IConnection& bus_;
+    const Config& config_;
     Authorizer& authorizer_;
     BuildService& builds_;
     IdleExit& idle_;

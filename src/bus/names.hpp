@@ -22,6 +22,7 @@ inline constexpr const char* noSuchJob = "org.left4me.Builder.Error.NoSuchJob";
 inline constexpr const char* notSupported = "org.left4me.Builder.Error.NotSupported";
 inline constexpr const char* limitsExceeded = "org.left4me.Builder.Error.LimitsExceeded";
 inline constexpr const char* unsupportedFilesystem = "org.left4me.Builder.Error.UnsupportedFilesystem";
+inline constexpr const char* capabilityNotAllowed = "org.left4me.Builder.Error.CapabilityNotAllowed";
 inline constexpr const char* failed = "org.left4me.Builder.Error.Failed";
 } // namespace error
 
@@ -38,6 +39,7 @@ namespace messageId {
 inline constexpr const char* buildStarted = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a51";
 inline constexpr const char* buildFinished = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a52";
 inline constexpr const char* authorizationDenied = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a53";
+inline constexpr const char* capsApplied = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a54";
 } // namespace messageId
 
 } // namespace left4me::names

@@ -46,7 +46,7 @@ int run(const left4me::Config& config)
     IdleExit idle(
         config.idleTimeoutSec, loop, [&] { return builds.running() > 0 || authorizer.pending() > 0; },
         [&] { bus->releaseName(names::busName); });
-    ManagerObject manager(*bus, authorizer, builds, idle);
+    ManagerObject manager(*bus, config, authorizer, builds, idle);
     // The name comes last: the first queued call must find every object.
     bus->requestName(names::busName);
 

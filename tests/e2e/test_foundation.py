@@ -15,7 +15,7 @@ VALID_CALLS = {
     "StartBuild": ["demo", "echo hi", {}],
     "Mount": ["inst1", ["/var/lib/left4me/overlays/demo"], {}],
     "Unmount": ["inst1"],
-    "ApplyCaps": ["probe", "1.0", "bin/probe", ["cap_net_raw"], {}],
+    "ApplyCaps": ["nosuchaddon", "1.0", "bin/probe", ["cap_net_raw"], {}],
 }
 
 
@@ -150,7 +150,7 @@ def test_without_the_interactive_flag_a_challenge_is_answered_interactive_author
 
 
 def test_stubs_validate_and_authorize_but_never_pretend_to_succeed(svc):
-    for method in ("Mount", "Unmount", "ApplyCaps"):
+    for method in ("Mount", "Unmount"):
         answer = svc.call(method, *VALID_CALLS[method])
         assert answer["error"] == ERROR + "NotSupported", answer
         assert "not implemented" in answer["message"]
@@ -174,6 +174,7 @@ def test_stubs_validate_and_authorize_but_never_pretend_to_succeed(svc):
     ("ApplyCaps", ["probe", "1.0", "/usr/bin/ping", [], {}], "binary"),
     ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap net raw"], {}], "capabilities"),
     ("ApplyCaps", ["probe", "1.0", "bin/probe", [], {"activate": 1}], "activate"),
+    ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap_make_coffee"], {}], "capabilities"),
 ])
 def test_bad_input_gets_a_named_error_that_names_the_problem_and_changes_nothing(svc, method, args, needle):
     svc.overlay("demo")

@@ -1,0 +1,49 @@
+#include "caps/capability_list.hpp"
+
+#include "validate/arguments.hpp"
+
+#include <algorithm>
+
+namespace left4me {
+
+CapabilityCheck checkCapabilities(const std::vector<std::string>& requested, const std::vector<std::string>& allowlist)
+{
+    CapabilityCheck check;
+    for (const auto& raw : requested)
+    {
+        auto name = validate::normalizeCapabilityName(raw);
+        cap_value_t value = 0;
+        if (!name || cap_from_name(name->c_str(), &value) != 0)
+        {
+            check.unknown = raw.substr(0, 64);
+            return check;
+        }
+        if (std::find(allowlist.begin(), allowlist.end(), *name) == allowlist.end())
+        {
+            check.notAllowed = *name;
+            return check;
+        }
+        if (std::find(check.values.begin(), check.values.end(), value) == check.values.end())
+        {
+            check.values.push_back(value);
+            check.names.push_back(*name);
+        }
+    }
+    return check;
+}
+
+std::string capabilityText(const std::vector<std::string>& names)
+{
+    if (names.empty())
+    {
+        return {};
+    }
+    std::string text;
+    for (const auto& name : names)
+    {
+        text += (text.empty() ? "" : ",") + name;
+    }
+    return text + "=ep";
+}
+
+} // namespace left4me
