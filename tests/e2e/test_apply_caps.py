@@ -39,6 +39,9 @@ def caps_anywhere(svc):
 def test_allowed_capabilities_are_set_as_ep_and_work_for_an_unprivileged_user(svc, addon):
     assert svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw", "CAP_BPF"], {}) == {"reply": []}
     assert getcap(svc, f"{addon}/versions/1.0/bin/probe") == "cap_net_raw,cap_bpf=ep"
+    # The plain version-2 form (magic 0x02000001 little-endian, no rootid):
+    # what every consumer reads, as written through a mount that is not idmapped.
+    assert "security.capability=0x01000002" in xattr(svc, f"{addon}/versions/1.0/bin/probe")
     ran = svc.c.run([f"{addon}/versions/1.0/bin/probe", "-c", RAW_SOCKET], user="alice")
     assert ran.stdout.strip() == "raw ok"
     # The other version got nothing, and cannot.
