@@ -25,7 +25,7 @@ std::string_view toString(JobState state)
     return "failed";
 }
 
-BuildJob::BuildJob(JobInfo info, std::string logPath, OverlayBind bind, SystemdClient& systemd)
+BuildJob::BuildJob(JobInfo info, std::string logPath, BindMount bind, SystemdClient& systemd)
     : info_(std::move(info)), log_(std::move(logPath),
                                    [this](uint64_t first, std::vector<std::string>&& lines) {
                                        if (events_.log)

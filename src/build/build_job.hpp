@@ -1,8 +1,8 @@
 #pragma once
 
 #include "build/log_file.hpp"
-#include "build/overlay_bind.hpp"
 #include "systemd/systemd_client.hpp"
+#include "util/bind_mount.hpp"
 
 #include <glib.h>
 #include <sys/types.h>
@@ -54,7 +54,7 @@ class BuildJob
         std::function<void()> finished;
     };
 
-    BuildJob(JobInfo info, std::string logPath, OverlayBind bind, SystemdClient& systemd);
+    BuildJob(JobInfo info, std::string logPath, BindMount bind, SystemdClient& systemd);
     BuildJob(const BuildJob&) = delete;
     BuildJob& operator=(const BuildJob&) = delete;
     ~BuildJob();
@@ -99,7 +99,7 @@ class BuildJob
 
     JobInfo info_;
     LogFile log_;
-    OverlayBind bind_;
+    BindMount bind_;
     SystemdClient& systemd_;
     Events events_;
     sdbus::Slot watch_;

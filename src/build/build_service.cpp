@@ -97,7 +97,7 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
     uint64_t id = allocateId();
     auto stateDir = paths_.stateDir + "/jobs/" + std::to_string(id);
     auto runtimeDir = paths_.runtimeDir + "/jobs/" + std::to_string(id);
-    OverlayBind bind;
+    BindMount bind;
     try
     {
         fs::create_directory(stateDir);
@@ -106,7 +106,7 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
         writeFile(stateDir + "/script", script, 0644);
         LogFile::create(stateDir + "/log");
         fs::create_directories(runtimeDir);
-        bind = OverlayBind::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay");
+        bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay");
     }
     catch (const BindError& e)
     {
@@ -199,7 +199,7 @@ void BuildService::cleanStaleMounts()
                              {{"LEFT4ME_MOUNT", dir + "/overlay"}});
                 return;
             }
-            OverlayBind::detach(dir + "/overlay");
+            BindMount::detach(dir + "/overlay");
             std::error_code ignored;
             fs::remove_all(dir, ignored);
         });

@@ -40,12 +40,6 @@ std::string joined(const std::vector<std::string>& items, const char* separator)
     return out;
 }
 
-sdbus::Error notSupported(const char* method)
-{
-    return {names::error::notSupported,
-            std::string(method) + " is not implemented in this version of left4me-builderd; nothing was changed."};
-}
-
 // Error replies from callbacks: whatever goes wrong there must still reach
 // the caller as a named error, never as silence.
 template <typename Reply> std::function<void(const sdbus::Error&)> failWith(const std::shared_ptr<Reply>& reply)
@@ -56,9 +50,9 @@ template <typename Reply> std::function<void(const sdbus::Error&)> failWith(cons
 } // namespace
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer,
-                             BuildService& builds, IdleExit& idle)
+                             BuildService& builds, MountService& mounts, IdleExit& idle)
     : AdaptorInterfaces(bus, names::managerPath), bus_(bus), config_(config), authorizer_(authorizer), builds_(builds),
-      idle_(idle)
+      mounts_(mounts), idle_(idle)
 {
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(
@@ -69,10 +63,17 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Auth
             [this] { idle_.activity(); });
     });
     registerAdaptor();
+    mounts_.onChanged([this](const std::string& instance) { syncMountObject(instance); });
+    for (const auto& [instance, record] : mounts_.records())
+    {
+        syncMountObject(instance);
+    }
 }
 
 ManagerObject::~ManagerObject()
 {
+    mounts_.onChanged({});
+    mountObjects_.clear();
     jobs_.clear();
     unregisterAdaptor();
 }
@@ -180,6 +181,19 @@ void ManagerObject::cancelJob(const std::shared_ptr<sdbus::Result<>>& reply, con
                   failWith(reply), cancel);
 }
 
+void ManagerObject::syncMountObject(const std::string& instance)
+{
+    auto record = mounts_.records().find(instance);
+    if (record == mounts_.records().end())
+    {
+        mountObjects_.erase(instance);
+    }
+    else if (mountObjects_.count(instance) == 0)
+    {
+        mountObjects_[instance] = std::make_unique<MountObject>(bus_, record->second);
+    }
+}
+
 void ManagerObject::Mount(sdbus::Result<std::string>&& result, std::string instance, std::vector<std::string> layers,
                           std::map<std::string, sdbus::Variant> options)
 {
@@ -188,10 +202,21 @@ void ManagerObject::Mount(sdbus::Result<std::string>&& result, std::string insta
     require("instance", validate::instanceName(instance));
     require("layers", validate::layers(layers));
     require("options", validate::options(signatures(options), {{"read_only", "b"}, {"persistent", "b"}}));
+    auto flag = [&](const char* key) { return options.count(key) != 0 && options.at(key).get<bool>(); };
+    MountRequest request{instance, layers, flag("read_only"), flag("persistent"), call.uid};
     auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
     authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}, {"layers", joined(layers, ":")}},
                               messages::mount),
-                  failWith(reply), [reply] { reply->returnError(notSupported("Mount")); });
+                  failWith(reply), [this, reply, request, token = idle_.hold()] {
+                      mounts_.mount(request, [reply, token](const sdbus::Error* error, const std::string& where) {
+                          if (error != nullptr)
+                          {
+                              reply->returnError(*error);
+                              return;
+                          }
+                          reply->returnResults(where);
+                      });
+                  });
 }
 
 void ManagerObject::Unmount(sdbus::Result<>&& result, std::string instance)
@@ -201,7 +226,16 @@ void ManagerObject::Unmount(sdbus::Result<>&& result, std::string instance)
     require("instance", validate::instanceName(instance));
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}}, messages::unmount), failWith(reply),
-                  [reply] { reply->returnError(notSupported("Unmount")); });
+                  [this, reply, instance, token = idle_.hold()] {
+                      mounts_.unmount(instance, [reply, token](const sdbus::Error* error) {
+                          if (error != nullptr)
+                          {
+                              reply->returnError(*error);
+                              return;
+                          }
+                          reply->returnResults();
+                      });
+                  });
 }
 
 void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::string version, std::string binary,

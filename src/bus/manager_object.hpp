@@ -5,7 +5,9 @@
 #include "builder_adaptor.h"
 #include "bus/call_context.hpp"
 #include "bus/job_object.hpp"
+#include "bus/mount_object.hpp"
 #include "daemon/idle_exit.hpp"
+#include "mount/mount_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -21,7 +23,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
 {
   public:
     ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer, BuildService& builds,
-                  IdleExit& idle);
+                  MountService& mounts, IdleExit& idle);
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
     ~ManagerObject();
@@ -44,9 +46,13 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     sdbus::IConnection& bus_;
     const Config& config_;
     Authorizer& authorizer_;
+    void syncMountObject(const std::string& instance);
+
     BuildService& builds_;
+    MountService& mounts_;
     IdleExit& idle_;
     std::map<uint64_t, std::unique_ptr<JobObject>> jobs_;
+    std::map<std::string, std::unique_ptr<MountObject>> mountObjects_;
 };
 
 } // namespace left4me

@@ -10,6 +10,8 @@ inline constexpr const char* managerPath = "/org/left4me/Builder";
 inline constexpr const char* jobPathPrefix = "/org/left4me/Builder/job/";
 inline constexpr const char* managerInterface = "org.left4me.Builder";
 inline constexpr const char* jobInterface = "org.left4me.Builder.Job";
+inline constexpr const char* mountPathPrefix = "/org/left4me/Builder/mount";
+inline constexpr const char* mountInterface = "org.left4me.Builder.Mount";
 
 namespace error {
 inline constexpr const char* notAuthorized = "org.left4me.Builder.Error.NotAuthorized";
@@ -22,6 +24,8 @@ inline constexpr const char* noSuchJob = "org.left4me.Builder.Error.NoSuchJob";
 inline constexpr const char* notSupported = "org.left4me.Builder.Error.NotSupported";
 inline constexpr const char* limitsExceeded = "org.left4me.Builder.Error.LimitsExceeded";
 inline constexpr const char* unsupportedFilesystem = "org.left4me.Builder.Error.UnsupportedFilesystem";
+inline constexpr const char* alreadyMounted = "org.left4me.Builder.Error.AlreadyMounted";
+inline constexpr const char* notMounted = "org.left4me.Builder.Error.NotMounted";
 inline constexpr const char* capabilityNotAllowed = "org.left4me.Builder.Error.CapabilityNotAllowed";
 inline constexpr const char* failed = "org.left4me.Builder.Error.Failed";
 } // namespace error

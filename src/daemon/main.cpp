@@ -7,6 +7,7 @@
 #include "config.h"
 #include "daemon/bus_source.hpp"
 #include "daemon/idle_exit.hpp"
+#include "mount/mount_service.hpp"
 #include "systemd/systemd_client.hpp"
 #include "util/config.hpp"
 #include "util/log.hpp"
@@ -43,10 +44,12 @@ int run(const left4me::Config& config)
     Authorizer authorizer{std::chrono::seconds(config.polkitTimeoutSec)};
     BuildService builds(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR}, systemd);
     builds.cleanStaleMounts();
+    MountService mounts(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR, LEFT4ME_UNIT_DIR}, systemd);
+    mounts.recover();
     IdleExit idle(
-        config.idleTimeoutSec, loop, [&] { return builds.running() > 0 || authorizer.pending() > 0; },
+        config.idleTimeoutSec, loop, [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy(); },
         [&] { bus->releaseName(names::busName); });
-    ManagerObject manager(*bus, config, authorizer, builds, idle);
+    ManagerObject manager(*bus, config, authorizer, builds, mounts, idle);
     // The name comes last: the first queued call must find every object.
     bus->requestName(names::busName);
 

@@ -12,9 +12,15 @@ constexpr const char* managerPath = "/org/freedesktop/systemd1";
 constexpr const char* managerInterface = "org.freedesktop.systemd1.Manager";
 constexpr const char* propertiesInterface = "org.freedesktop.DBus.Properties";
 
-sdbus::Variant toVariant(const UnitProperty& property)
+std::vector<sdbus::Struct<std::string, sdbus::Variant>> toVariants(const std::vector<UnitProperty>& properties)
 {
-    return std::visit([](const auto& v) { return sdbus::Variant(v); }, property.value);
+    std::vector<sdbus::Struct<std::string, sdbus::Variant>> values;
+    values.reserve(properties.size());
+    for (const auto& property : properties)
+    {
+        values.emplace_back(property.name, std::visit([](const auto& v) { return sdbus::Variant(v); }, property.value));
+    }
+    return values;
 }
 
 template <typename T> T variantOr(const std::map<std::string, sdbus::Variant>& map, const std::string& key, T fallback)
@@ -89,12 +95,28 @@ void SystemdClient::subscribe()
     });
 }
 
+template <typename... Args> void SystemdClient::callManager(const char* method, Done done, const Args&... args)
+{
+    manager_->callMethodAsync(method)
+        .onInterface(managerInterface)
+        .withArguments(args...)
+        .uponReplyInvoke([done = std::move(done)](const sdbus::Error* error) { done(error); });
+}
+
+template <typename... Args>
+void SystemdClient::callManagerForJob(const char* method, std::function<void(const sdbus::Error*, std::string)> done,
+                                      const Args&... args)
+{
+    manager_->callMethodAsync(method)
+        .onInterface(managerInterface)
+        .withArguments(args...)
+        .uponReplyInvoke(
+            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath& job) { done(error, job); });
+}
+
 void SystemdClient::refUnit(const std::string& unit, Done done)
 {
-    manager_->callMethodAsync("RefUnit")
-        .onInterface(managerInterface)
-        .withArguments(unit)
-        .uponReplyInvoke([done = std::move(done)](const sdbus::Error* error) { done(error); });
+    callManager("RefUnit", std::move(done), unit);
 }
 
 void SystemdClient::unrefUnit(const std::string& unit)
@@ -113,35 +135,75 @@ void SystemdClient::unrefUnit(const std::string& unit)
 
 void SystemdClient::setUnitProperties(const std::string& unit, const std::vector<UnitProperty>& properties, Done done)
 {
-    std::vector<sdbus::Struct<std::string, sdbus::Variant>> values;
-    values.reserve(properties.size());
-    for (const auto& property : properties)
-    {
-        values.emplace_back(property.name, toVariant(property));
-    }
     // runtime=true: the values live under /run and vanish with the instance.
-    manager_->callMethodAsync("SetUnitProperties")
-        .onInterface(managerInterface)
-        .withArguments(unit, true, values)
-        .uponReplyInvoke([done = std::move(done)](const sdbus::Error* error) { done(error); });
+    callManager("SetUnitProperties", std::move(done), unit, true, toVariants(properties));
 }
 
 void SystemdClient::startUnit(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
 {
-    manager_->callMethodAsync("StartUnit")
-        .onInterface(managerInterface)
-        .withArguments(unit, std::string("replace"))
-        .uponReplyInvoke(
-            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath& job) { done(error, job); });
+    callManagerForJob("StartUnit", std::move(done), unit, std::string("replace"));
 }
 
 void SystemdClient::stopUnit(const std::string& unit, Done done)
 {
-    manager_->callMethodAsync("StopUnit")
+    callManagerForJob(
+        "StopUnit", [done = std::move(done)](const sdbus::Error* error, const std::string&) { done(error); }, unit,
+        std::string("replace"));
+}
+
+void SystemdClient::startTransientUnit(const std::string& unit, const std::vector<UnitProperty>& properties,
+                                       std::function<void(const sdbus::Error*, std::string)> done)
+{
+    std::vector<sdbus::Struct<std::string, std::vector<sdbus::Struct<std::string, sdbus::Variant>>>> aux;
+    callManagerForJob("StartTransientUnit", std::move(done), unit, std::string("fail"), toVariants(properties), aux);
+}
+
+void SystemdClient::startUnitFailing(const std::string& unit,
+                                     std::function<void(const sdbus::Error*, std::string)> done)
+{
+    callManagerForJob("StartUnit", std::move(done), unit, std::string("fail"));
+}
+
+void SystemdClient::stopUnitJob(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
+{
+    callManagerForJob("StopUnit", std::move(done), unit, std::string("replace"));
+}
+
+void SystemdClient::resetFailedUnit(const std::string& unit)
+{
+    // Nothing to reset is the common case; any other failure only leaves a
+    // failed unit listed, which an admin can see.
+    callManager(
+        "ResetFailedUnit", [](const sdbus::Error*) {}, unit);
+}
+
+void SystemdClient::reload(Done done)
+{
+    callManager("Reload", std::move(done));
+}
+
+void SystemdClient::enableUnitFile(const std::string& unit, Done done)
+{
+    manager_->callMethodAsync("EnableUnitFiles")
         .onInterface(managerInterface)
-        .withArguments(unit, std::string("replace"))
+        .withArguments(std::vector<std::string>{unit}, false, true)
         .uponReplyInvoke(
-            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath&) { done(error); });
+            [done = std::move(done)](const sdbus::Error* error, bool,
+                                     const std::vector<sdbus::Struct<std::string, std::string, std::string>>&) {
+                done(error);
+            });
+}
+
+void SystemdClient::disableUnitFile(const std::string& unit, Done done)
+{
+    manager_->callMethodAsync("DisableUnitFiles")
+        .onInterface(managerInterface)
+        .withArguments(std::vector<std::string>{unit}, false)
+        .uponReplyInvoke(
+            [done = std::move(done)](const sdbus::Error* error,
+                                     const std::vector<sdbus::Struct<std::string, std::string, std::string>>&) {
+                done(error);
+            });
 }
 
 void SystemdClient::serviceOutcome(const std::string& unit,

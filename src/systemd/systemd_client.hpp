@@ -52,6 +52,16 @@ class SystemdClient
     // once systemd removes the job at JOB_PATH.
     void whenJobRemoved(const std::string& jobPath, std::function<void(std::string)> done);
     void stopUnit(const std::string& unit, Done done);
+    // Creates and starts a transient unit; DONE gets the start job's path.
+    void startTransientUnit(const std::string& unit, const std::vector<UnitProperty>& properties,
+                            std::function<void(const sdbus::Error*, std::string)> done);
+    // Starts UNIT in mode "fail"; DONE gets the start job's path.
+    void startUnitFailing(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done);
+    void stopUnitJob(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done);
+    void resetFailedUnit(const std::string& unit);
+    void reload(Done done);
+    void enableUnitFile(const std::string& unit, Done done);
+    void disableUnitFile(const std::string& unit, Done done);
     void serviceOutcome(const std::string& unit, std::function<void(const sdbus::Error*, ServiceOutcome)> done);
     void activeState(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done);
 
@@ -60,6 +70,12 @@ class SystemdClient
     [[nodiscard]] sdbus::Slot watchActiveState(const std::string& unit, std::function<void(std::string)> onChange);
 
   private:
+    // Calls a manager method whose reply the caller does not need.
+    template <typename... Args> void callManager(const char* method, Done done, const Args&... args);
+    // Calls a manager method that answers with a job path.
+    template <typename... Args>
+    void callManagerForJob(const char* method, std::function<void(const sdbus::Error*, std::string)> done,
+                           const Args&... args);
     void onJobRemoved(const std::string& jobPath, const std::string& result);
 
     sdbus::IConnection& bus_;

@@ -113,6 +113,11 @@ class Container:
     def install(self):
         self.run(["meson", "install", "-C", self.build_dir, "--no-rebuild", "--quiet"])
         self.run(["systemd-sysusers"])
+        # The container's root is overlayfs, which can be neither an overlay's
+        # upper layer nor idmapped: the instances' upper directories live on
+        # a tmpfs, as they would on a real disk on a host.
+        self.run(["mkdir", "-p", "/var/lib/left4me/runtime"])
+        self.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/var/lib/left4me/runtime"])
         self.run(["systemd-tmpfiles", "--create", "--prefix=/var/lib/left4me", "--prefix=/var/lib/left4me-builder",
                   "--prefix=/run/left4me-builder", "--prefix=/etc/left4me"], check=False)
         self.run(["systemctl", "daemon-reload"])

@@ -1,4 +1,4 @@
-#include "build/overlay_bind.hpp"
+#include "util/bind_mount.hpp"
 
 #include "util/log.hpp"
 #include "util/mount_namespace.hpp"
@@ -42,32 +42,32 @@ int mountSetattr(int dfd, const char* path, unsigned flags, mount_attr* attr)
 
 } // namespace
 
-OverlayBind OverlayBind::create(const std::string& root, const std::string& overlay, const std::string& target)
+BindMount BindMount::create(const std::string& root, const std::string& relative, const std::string& target)
 {
-    OverlayBind bind;
+    BindMount bind;
     // Resolve and clone in PID 1's namespace: the daemon's own view of the
     // roots may be read-only (ProtectSystem=), and a clone keeps that flag.
     inHostMountNamespace([&] {
         UniqueFd rootFd = openRoot(root);
         if (!rootFd)
         {
-            fail("cannot open the overlays root " + root);
+            fail("cannot open the root " + root);
         }
-        UniqueFd dir = openBeneath(rootFd.get(), overlay, O_PATH | O_DIRECTORY);
+        UniqueFd dir = openBeneath(rootFd.get(), relative, O_PATH | O_DIRECTORY);
         if (!dir)
         {
-            fail(root + "/" + overlay + " is not a directory beneath " + root + " reachable without symlinks");
+            fail(root + "/" + relative + " is not a directory beneath " + root + " reachable without symlinks");
         }
         UniqueFd tree(openTree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
         if (!tree)
         {
-            fail("cannot clone " + root + "/" + overlay);
+            fail("cannot clone " + root + "/" + relative);
         }
         mount_attr attr{};
         attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
         if (mountSetattr(tree.get(), "", AT_EMPTY_PATH, &attr) != 0)
         {
-            fail("cannot make the clone of " + root + "/" + overlay + " nosuid,nodev");
+            fail("cannot make the clone of " + root + "/" + relative + " nosuid,nodev");
         }
         if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST)
         {
@@ -75,14 +75,14 @@ OverlayBind OverlayBind::create(const std::string& root, const std::string& over
         }
         if (moveMount(tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
         {
-            fail("cannot attach " + root + "/" + overlay + " at " + target);
+            fail("cannot attach " + root + "/" + relative + " at " + target);
         }
         bind.target_ = target;
     });
     return bind;
 }
 
-void OverlayBind::detach(const std::string& target)
+void BindMount::detach(const std::string& target)
 {
     inHostMountNamespace([&] {
         // MNT_DETACH: copies of this mount inside the build's own namespace
@@ -98,9 +98,9 @@ void OverlayBind::detach(const std::string& target)
     });
 }
 
-OverlayBind::OverlayBind(OverlayBind&& other) noexcept : target_(std::exchange(other.target_, {})) {}
+BindMount::BindMount(BindMount&& other) noexcept : target_(std::exchange(other.target_, {})) {}
 
-OverlayBind& OverlayBind::operator=(OverlayBind&& other) noexcept
+BindMount& BindMount::operator=(BindMount&& other) noexcept
 {
     if (this != &other)
     {
@@ -110,12 +110,12 @@ OverlayBind& OverlayBind::operator=(OverlayBind&& other) noexcept
     return *this;
 }
 
-OverlayBind::~OverlayBind()
+BindMount::~BindMount()
 {
     reset();
 }
 
-void OverlayBind::reset()
+void BindMount::reset()
 {
     if (target_.empty())
     {
