@@ -98,16 +98,17 @@ void refuseFuseOverlayfsUpper(int instanceFd, const std::string& upperPath)
     {
         return;
     }
-    std::string names(65536, '\0');
-    auto n = ::flistxattr(upper.get(), names.data(), names.size());
+    std::string list(65536, '\0');
+    auto n = ::flistxattr(upper.get(), list.data(), list.size());
     for (std::size_t start = 0; n > 0 && start < static_cast<std::size_t>(n);)
     {
-        std::string name(names.c_str() + start);
+        std::string name(list.c_str() + start);
         if (name.rfind("user.fuseoverlayfs.", 0) == 0)
         {
-            throwError(names::error::invalidArgument,
-                       "The upper directory " + upperPath + " carries the fuse-overlayfs attribute " + name +
-                           "; remove it (setfattr -x " + name + ") or start from an empty upper directory.");
+            std::string message = "The upper directory " + upperPath + " carries the fuse-overlayfs attribute ";
+            message.append(name).append("; remove it (setfattr -x ").append(name);
+            message += ") or start from an empty upper directory.";
+            throwError(names::error::invalidArgument, message);
         }
         start += name.size() + 1;
     }
@@ -265,6 +266,7 @@ void MountService::mount(const MountRequest& request, Mounted done)
         // symlink afterwards cannot change what is mounted. It also keeps
         // 64 long layer paths within the kernel's one-page option limit.
         std::vector<std::string> lowers;
+        lowers.reserve(layerFds.size() + 1);
         for (const auto& fd : layerFds)
         {
             lowers.push_back("/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd.get()));
@@ -305,13 +307,14 @@ void MountService::startTransient(const std::shared_ptr<Pending>& pending)
         {"Type", std::string("overlay")},
         {"Options", pending->options},
     };
-    systemd_.startTransientUnit(pending->unit, properties, [this, pending](const sdbus::Error* error, std::string job) {
-        if (error != nullptr)
-        {
-            return finishMount(pending, "refused: " + error->getMessage());
-        }
-        systemd_.whenJobRemoved(job, [this, pending](const std::string& result) { finishMount(pending, result); });
-    });
+    systemd_.startTransientUnit(
+        pending->unit, properties, [this, pending](const sdbus::Error* error, const std::string& job) {
+            if (error != nullptr)
+            {
+                return finishMount(pending, "refused: " + error->getMessage());
+            }
+            systemd_.whenJobRemoved(job, [this, pending](const std::string& result) { finishMount(pending, result); });
+        });
 }
 
 void MountService::startPersistent(const std::shared_ptr<Pending>& pending)
@@ -336,14 +339,16 @@ void MountService::startPersistent(const std::shared_ptr<Pending>& pending)
             {
                 return finishMount(pending, "enabling failed: " + error->getMessage());
             }
-            systemd_.startUnitFailing(pending->unit, [this, pending](const sdbus::Error* error, std::string job) {
-                if (error != nullptr)
-                {
-                    return finishMount(pending, "refused: " + error->getMessage());
-                }
-                systemd_.whenJobRemoved(job,
-                                        [this, pending](const std::string& result) { finishMount(pending, result); });
-            });
+            systemd_.startUnitFailing(pending->unit,
+                                      [this, pending](const sdbus::Error* error, const std::string& job) {
+                                          if (error != nullptr)
+                                          {
+                                              return finishMount(pending, "refused: " + error->getMessage());
+                                          }
+                                          systemd_.whenJobRemoved(job, [this, pending](const std::string& result) {
+                                              finishMount(pending, result);
+                                          });
+                                      });
         });
     });
 }
@@ -406,7 +411,7 @@ void MountService::removePersistentUnit(const std::string& unit, std::function<v
     });
 }
 
-void MountService::unmount(const std::string& instance, Done done)
+void MountService::unmount(const std::string& instance, const Done& done)
 {
     auto it = records_.find(instance);
     if (it == records_.end())
@@ -460,7 +465,7 @@ void MountService::unmount(const std::string& instance, Done done)
     });
 }
 
-void MountService::finishUnmount(const MountRecord& record, Done done)
+void MountService::finishUnmount(const MountRecord& record, const Done& done)
 {
     auto finish = [this, record, done] {
         systemd_.resetFailedUnit(record.unit);
@@ -487,8 +492,9 @@ void MountService::finishUnmount(const MountRecord& record, Done done)
 
 void MountService::recover()
 {
-    for (const auto& [instance, record] : records_)
+    for (const auto& entry : records_)
     {
+        const auto& record = entry.second;
         systemd_.activeState(record.unit, [this, record](const sdbus::Error* error, const std::string& state) {
             if (error == nullptr && state == "active")
             {

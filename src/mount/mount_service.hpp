@@ -45,7 +45,7 @@ class MountService
     // Checks everything that can be checked before a side effect and throws
     // sdbus::Error for it; then mounts and calls DONE.
     void mount(const MountRequest& request, Mounted done);
-    void unmount(const std::string& instance, Done done);
+    void unmount(const std::string& instance, const Done& done);
 
     // Drops records whose unit is no longer mounted.
     void recover();
@@ -61,7 +61,7 @@ class MountService
     void startPersistent(const std::shared_ptr<Pending>& pending);
     void finishMount(const std::shared_ptr<Pending>& pending, const std::string& jobResult);
     void removePersistentUnit(const std::string& unit, std::function<void()> then);
-    void finishUnmount(const MountRecord& record, Done done);
+    void finishUnmount(const MountRecord& record, const Done& done);
 
     const Config& config_;
     MountPaths paths_;

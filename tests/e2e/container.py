@@ -45,21 +45,36 @@ class Container:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", self.base + "/upper"], check=True)
         os.makedirs(self.base + "/upper/u")
         os.makedirs(self.base + "/upper/w")
+        # The container's root is overlayfs, which can be neither an overlay's
+        # upper layer nor idmapped: the instances' directories live on a
+        # tmpfs bound in from outside, as they would on a real disk, and it
+        # survives a reboot of the container.
+        os.makedirs(self.base + "/upper/runtime")
         subprocess.run(["mount", "--bind", "/", self.lower], check=True)
         subprocess.run(
             ["mount", "-t", "overlay", "overlay", "-o",
              f"lowerdir={self.lower},upperdir={self.base}/upper/u,workdir={self.base}/upper/w", self.root],
             check=True,
         )
+        self._start(timeout)
+
+    def reboot(self, timeout=60):
+        """Powers the container off and boots it again on the same root."""
+        self.run(["systemctl", "poweroff"], check=False)
+        self.nspawn.wait(timeout=30)
+        self._start(timeout)
+
+    def _start(self, timeout):
         env = dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
-        self.console = open(os.path.join(self.base, "console.log"), "wb")
+        self.console = open(os.path.join(self.base, "console.log"), "ab")
         self.nspawn = subprocess.Popen(
             ["systemd-nspawn", "-D", self.root, "--boot", "--register=no", "--keep-unit",
              "--link-journal=no", "--uuid=" + secrets.token_hex(16), "--capability=all",
              "--system-call-filter=bpf",
              # Live views of the tree: the overlay's lower layer may show a
              # stale copy of files rewritten after it was mounted.
-             "--bind-ro=" + self.source_dir, "--bind=" + self.build_dir, "--"] + [f"systemd.mask={u}" for u in MASKED],
+             "--bind-ro=" + self.source_dir, "--bind=" + self.build_dir,
+             f"--bind={self.base}/upper/runtime:/var/lib/left4me/runtime", "--"] + [f"systemd.mask={u}" for u in MASKED],
             stdin=subprocess.DEVNULL, stdout=self.console, stderr=subprocess.STDOUT, env=env,
             start_new_session=True,
         )
@@ -113,11 +128,6 @@ class Container:
     def install(self):
         self.run(["meson", "install", "-C", self.build_dir, "--no-rebuild", "--quiet"])
         self.run(["systemd-sysusers"])
-        # The container's root is overlayfs, which can be neither an overlay's
-        # upper layer nor idmapped: the instances' upper directories live on
-        # a tmpfs, as they would on a real disk on a host.
-        self.run(["mkdir", "-p", "/var/lib/left4me/runtime"])
-        self.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/var/lib/left4me/runtime"])
         self.run(["systemd-tmpfiles", "--create", "--prefix=/var/lib/left4me", "--prefix=/var/lib/left4me-builder",
                   "--prefix=/run/left4me-builder", "--prefix=/etc/left4me"], check=False)
         self.run(["systemctl", "daemon-reload"])

@@ -208,3 +208,20 @@ def test_64_layers_with_long_paths_mount(svc, clean_mounts):
     assert svc.c.run(["cat", f"{where}/f63"]).stdout == "63\n"
     assert svc.call("Unmount", "wide") == {"reply": []}
     svc.c.sh(f"rm -rf {L4M}/overlays/L*")
+
+
+def test_after_a_reboot_a_persistent_mount_is_back_and_a_transient_one_is_not(svc, layers, clean_mounts):
+    # Keep this test last in the file: it reboots the shared container.
+    kept = svc.call("Mount", "keep", layers, {"persistent": True})["reply"][0]
+    gone = svc.call("Mount", "gone", layers, {})["reply"][0]
+    svc.c.run(["sh", "-c", f"echo survives > {kept}/note"], user="left4me")
+    svc.c.reboot()
+    assert "overlay" in mounts_of(svc, kept)
+    assert svc.c.run(["cat", f"{kept}/note"]).stdout == "survives\n"
+    assert svc.c.run(["cat", f"{kept}/who"]).stdout == "cfg\n"
+    assert mounts_of(svc, gone) == ""
+    # The next activation of the daemon knows what is (and is not) mounted.
+    assert svc.call("Mount", "keep", layers, {"persistent": True}) == {"reply": [kept]}
+    assert svc.call("Unmount", "gone")["error"] == ERROR + "NotMounted"
+    assert svc.call("Unmount", "keep") == {"reply": []}
+    assert mounts_of(svc, kept) == ""
