@@ -217,6 +217,24 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     }
 }
 
+void BuildJob::skip()
+{
+    ended_ = true;
+    log_.finish();
+    bind_.reset();
+    info_.state = JobState::succeeded;
+    info_.result = "skipped";
+    info_.exitStatus = 0;
+    info_.finishedAt = clock::realtimeUsec();
+    log::info("Build " + std::to_string(info_.id) + " of overlay " + info_.overlay +
+                  " skipped: the last successful build had the same inputs",
+              {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"LEFT4ME_OVERLAY", info_.overlay}});
+    if (events_.finished)
+    {
+        events_.finished();
+    }
+}
+
 void BuildJob::cancel(std::function<void(std::string)> done)
 {
     if (ended_)

@@ -38,6 +38,7 @@ struct JobInfo
     JobState state = JobState::starting;
     std::string result;
     int32_t exitStatus = -1;
+    std::string buildHash;
 };
 
 // One build from start to end: it starts the template instance, follows its
@@ -69,6 +70,9 @@ class BuildJob
     // TIMEOUT_SEC bounds the run: past it the unit is stopped and the job
     // ends failed with result "timeout".
     void start(std::vector<UnitProperty> properties, uint64_t timeoutSec, Started started);
+    // Ends the job as succeeded with result "skipped" without running
+    // anything: skip_if_unchanged found the same inputs built before.
+    void skip();
     // Stops the unit; the job ends cancelled once systemd reports it down.
     void cancel(std::function<void(std::string)> done);
 

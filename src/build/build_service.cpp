@@ -5,6 +5,7 @@
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
+#include "util/users.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -47,6 +48,17 @@ void writeFile(const std::string& path, const std::string& content, mode_t mode)
     (void)::fchmod(fd.get(), mode);
 }
 
+// The uid and gid of USER. Throws std::runtime_error naming the user.
+UserIds userIds(const std::string& user)
+{
+    auto ids = lookupUser(user);
+    if (!ids)
+    {
+        throw std::runtime_error("the configured user \"" + user + "\" does not exist; run systemd-sysusers");
+    }
+    return *ids;
+}
+
 } // namespace
 
 BuildService::BuildService(const Config& config, BuildPaths paths, SystemdClient& systemd)
@@ -79,7 +91,28 @@ uint64_t BuildService::allocateId()
     return id;
 }
 
-void BuildService::start(uid_t owner, const std::string& overlay, const std::string& script, Started done)
+std::string BuildService::lastSuccess(const std::string& overlay) const
+{
+    std::ifstream in(paths_.stateDir + "/last-success/" + overlay);
+    std::string hash;
+    in >> hash;
+    return hash;
+}
+
+void BuildService::rememberSuccess(const std::string& overlay, const std::string& hash) const
+{
+    std::error_code ignored;
+    fs::create_directories(paths_.stateDir + "/last-success", ignored);
+    auto path = paths_.stateDir + "/last-success/" + overlay;
+    {
+        std::ofstream out(path + ".tmp", std::ios::trunc);
+        out << hash << '\n';
+    }
+    fs::rename(path + ".tmp", path, ignored);
+}
+
+void BuildService::start(uid_t owner, const std::string& overlay, const std::string& script,
+                         const BuildOptions& options, Started done)
 {
     if (auto busy = runningOverlays_.find(overlay); busy != runningOverlays_.end())
     {
@@ -94,6 +127,15 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
                                                              "(max_running_builds); try again when one has finished.");
     }
 
+    auto hash = buildHash(script, options);
+    bool skip = options.skipIfUnchanged && lastSuccess(overlay) == hash;
+    std::string environment =
+        "SOURCE_DATE_EPOCH=" + std::to_string(sourceDateEpoch(hash)) + "\n" + "LEFT4ME_BUILD_HASH=" + hash + "\n";
+    for (const auto& entry : options.environment)
+    {
+        environment += entry + "\n";
+    }
+
     uint64_t id = allocateId();
     auto stateDir = paths_.stateDir + "/jobs/" + std::to_string(id);
     auto runtimeDir = paths_.runtimeDir + "/jobs/" + std::to_string(id);
@@ -104,14 +146,28 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
         fs::permissions(stateDir, fs::perms::owner_all);
         // The sandbox reads the script through a read-only bind of this file.
         writeFile(stateDir + "/script", script, 0644);
+        // Read by systemd (EnvironmentFile=) as root, never by the sandbox.
+        writeFile(stateDir + "/environment", environment, 0600);
         LogFile::create(stateDir + "/log");
         fs::create_directories(runtimeDir);
-        bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay");
+        // The script runs as the sandbox user, but what it writes must land
+        // owned by the owner user: the bind is idmapped sandbox -> owner.
+        auto owner = userIds(config_.ownerUser);
+        auto sandbox = userIds(config_.sandboxUser);
+        Idmap idmap{sandbox.uid, sandbox.gid, owner.uid, owner.gid};
+        bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay", &idmap);
     }
     catch (const BindError& e)
     {
         fs::remove_all(stateDir);
         fs::remove_all(runtimeDir);
+        if (e.error() == EOPNOTSUPP)
+        {
+            throw sdbus::Error(names::error::unsupportedFilesystem,
+                               "The overlay " + config_.overlaysRoot + "/" + overlay +
+                                   " is on a filesystem that cannot be idmapped (overlayfs cannot); keep "
+                                   "overlays_root on ext4, xfs, btrfs or tmpfs.");
+        }
         if (e.error() == ENOENT || e.error() == ENOTDIR || e.error() == ELOOP || e.error() == EXDEV)
         {
             throw sdbus::Error(names::error::invalidArgument,
@@ -135,6 +191,7 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
     info.unit = unit::buildUnitName(id);
     info.owner = owner;
     info.createdAt = clock::realtimeUsec();
+    info.buildHash = hash;
     auto job = std::make_unique<BuildJob>(std::move(info), stateDir + "/log", std::move(bind), systemd_);
     auto* raw = job.get();
     jobs_[id] = std::move(job);
@@ -153,8 +210,15 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
     // Whatever the bus layer listens to, the service must learn of the end
     // too, to free the overlay for the next build.
     auto events = raw->events();
-    events.finished = [this, raw, inner = std::move(events.finished)] {
+    events.finished = [this, raw, runtimeDir, inner = std::move(events.finished)] {
         runningOverlays_.erase(raw->info().overlay);
+        if (raw->info().state == JobState::succeeded && raw->info().result == "success")
+        {
+            rememberSuccess(raw->info().overlay, raw->info().buildHash);
+        }
+        // The mount point went with the mount; its directory goes too.
+        std::error_code ignored;
+        fs::remove(runtimeDir, ignored);
         if (inner)
         {
             inner();
@@ -165,7 +229,13 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
         }
     };
     raw->setEvents(std::move(events));
-    raw->start(buildUnitProperties(config_.limits), config_.limits.timeoutSec,
+    if (skip)
+    {
+        raw->skip();
+        done(raw, nullptr);
+        return;
+    }
+    raw->start(buildUnitProperties(options), options.limits.timeoutSec,
                [raw, done = std::move(done)](const std::string& problem) {
                    if (problem.empty())
                    {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "build/build_job.hpp"
+#include "build/build_options.hpp"
 #include "util/config.hpp"
 
 #include <sdbus-c++/Error.h>
@@ -34,7 +35,8 @@ class BuildService
     // Told whenever a job ends.
     void onJobEnded(std::function<void(BuildJob&)> hook) { jobEnded_ = std::move(hook); }
 
-    void start(uid_t owner, const std::string& overlay, const std::string& script, Started done);
+    void start(uid_t owner, const std::string& overlay, const std::string& script, const BuildOptions& options,
+               Started done);
 
     [[nodiscard]] BuildJob* find(uint64_t id) const;
     [[nodiscard]] std::size_t running() const { return runningOverlays_.size(); }
@@ -45,6 +47,9 @@ class BuildService
 
   private:
     uint64_t allocateId();
+    // The hash of the last successful build of OVERLAY, for skip_if_unchanged.
+    std::string lastSuccess(const std::string& overlay) const;
+    void rememberSuccess(const std::string& overlay, const std::string& hash) const;
 
     const Config& config_;
     BuildPaths paths_;

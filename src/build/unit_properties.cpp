@@ -2,18 +2,26 @@
 
 namespace left4me {
 
-std::vector<UnitProperty> buildUnitProperties(const BuildLimits& limits)
+std::vector<UnitProperty> buildUnitProperties(const BuildOptions& options)
 {
+    const auto& limits = options.limits;
     // RuntimeMaxUSec is missing on purpose: systemd accepts it at runtime
     // only for transient units, so the daemon enforces timeout_sec itself
     // (BuildJob), and the template's RuntimeMaxSec= is the backstop.
     constexpr uint64_t usecPerSec = 1000000;
-    return {
+    std::vector<UnitProperty> properties = {
         {"MemoryMax", limits.memoryMaxBytes},
         {"TasksMax", limits.tasksMax},
         // CPUQuota=P% is CPUQuotaPerSecUSec = P% of one second.
         {"CPUQuotaPerSecUSec", uint64_t{limits.cpuQuotaPercent} * usecPerSec / 100},
     };
+    if (options.network == Network::none)
+    {
+        // The template denies any address but its public allow list;
+        // emptying the list denies everything, loopback included.
+        properties.push_back({"IPAddressAllow", EmptyAddressList{}});
+    }
+    return properties;
 }
 
 } // namespace left4me

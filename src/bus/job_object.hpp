@@ -44,6 +44,7 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
     uint32_t Owner() override { return job_.info().owner; }
     uint64_t CreatedAt() override { return job_.info().createdAt; }
     uint64_t FinishedAt() override { return job_.info().finishedAt; }
+    std::string BuildHash() override { return job_.info().buildHash; }
 
     BuildJob& job_;
     CancelHandler cancel_;

@@ -1,6 +1,7 @@
 #include "bus/manager_object.hpp"
 
 #include "auth/messages.hpp"
+#include "build/build_options.hpp"
 #include "bus/authorize.hpp"
 #include "bus/names.hpp"
 #include "caps/apply_caps.hpp"
@@ -26,6 +27,37 @@ std::map<std::string, std::string> signatures(const std::map<std::string, sdbus:
     for (const auto& [key, value] : options)
     {
         out[key] = value.peekValueType();
+    }
+    return out;
+}
+
+// The values of OPTIONS in plain types; their signatures were checked.
+std::map<std::string, OptionValue> plainOptions(const std::map<std::string, sdbus::Variant>& options)
+{
+    std::map<std::string, OptionValue> out;
+    for (const auto& [key, value] : options)
+    {
+        auto type = value.peekValueType();
+        if (type == "b")
+        {
+            out[key] = value.get<bool>();
+        }
+        else if (type == "u")
+        {
+            out[key] = value.get<uint32_t>();
+        }
+        else if (type == "t")
+        {
+            out[key] = value.get<uint64_t>();
+        }
+        else if (type == "s")
+        {
+            out[key] = value.get<std::string>();
+        }
+        else if (type == "as")
+        {
+            out[key] = value.get<std::vector<std::string>>();
+        }
     }
     return out;
 }
@@ -113,13 +145,19 @@ void ManagerObject::StartBuild(sdbus::Result<sdbus::ObjectPath>&& result, std::s
     auto call = currentCall(getObject());
     require("overlay", validate::overlayName(overlay));
     require("script", validate::script(script));
-    require("options", validate::options(signatures(options), {}));
+    require("options", validate::options(signatures(options), buildOptionSignatures()));
+    auto parsed = parseBuildOptions(plainOptions(options), config_.limits);
+    if (auto* problem = std::get_if<std::string>(&parsed))
+    {
+        require("options", *problem);
+    }
+    auto buildOptions = std::get<BuildOptions>(parsed);
 
     auto reply = std::make_shared<sdbus::Result<sdbus::ObjectPath>>(std::move(result));
     auto token = idle_.hold();
     authorizeThen(authRequest(call, names::action::build, {{"overlay", overlay}}, messages::build), failWith(reply),
-                  [this, reply, token, call, overlay, script = std::move(script)] {
-                      builds_.start(call.uid, overlay, script,
+                  [this, reply, token, call, overlay, buildOptions, script = std::move(script)] {
+                      builds_.start(call.uid, overlay, script, buildOptions,
                                     [reply, token](BuildJob* job, const sdbus::Error* error) {
                                         if (error != nullptr)
                                         {

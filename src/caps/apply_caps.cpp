@@ -4,9 +4,9 @@
 #include "caps/capability_list.hpp"
 #include "util/log.hpp"
 #include "util/resolve.hpp"
+#include "util/users.hpp"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <sdbus-c++/Error.h>
 #include <sys/capability.h>
 #include <sys/stat.h>
@@ -42,16 +42,12 @@ std::string errnoText(int error)
 
 uid_t ownerUid(const std::string& user)
 {
-    struct passwd pw
-    {
-    };
-    struct passwd* found = nullptr;
-    std::string buffer(16384, '\0');
-    if (getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
+    auto ids = lookupUser(user);
+    if (!ids)
     {
         failed("The configured owner user \"" + user + "\" does not exist; run systemd-sysusers.");
     }
-    return pw.pw_uid;
+    return ids->uid;
 }
 
 // The capability xattr exactly as stored, so a rollback restores it byte

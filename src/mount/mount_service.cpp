@@ -5,10 +5,10 @@
 #include "util/log.hpp"
 #include "util/mount_namespace.hpp"
 #include "util/resolve.hpp"
+#include "util/users.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -41,24 +41,14 @@ std::string joined(const std::vector<std::string>& items, const char* separator)
     return out;
 }
 
-struct Owner
+UserIds ownerOf(const std::string& user)
 {
-    uid_t uid;
-    gid_t gid;
-};
-
-Owner ownerOf(const std::string& user)
-{
-    struct passwd pw
-    {
-    };
-    struct passwd* found = nullptr;
-    std::string buffer(16384, '\0');
-    if (getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
+    auto ids = lookupUser(user);
+    if (!ids)
     {
         throwError(names::error::failed, "The configured owner user \"" + user + "\" does not exist.");
     }
-    return {pw.pw_uid, pw.pw_gid};
+    return *ids;
 }
 
 // Every layer must resolve beneath its root without symlinks before
@@ -114,7 +104,7 @@ void refuseFuseOverlayfsUpper(int instanceFd, const std::string& upperPath)
     }
 }
 
-void makeOwnedDirectory(int parentFd, const char* name, Owner owner, const std::string& shown)
+void makeOwnedDirectory(int parentFd, const char* name, UserIds owner, const std::string& shown)
 {
     if (::mkdirat(parentFd, name, 0755) != 0 && errno != EEXIST)
     {

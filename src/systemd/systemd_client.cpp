@@ -12,13 +12,29 @@ constexpr const char* managerPath = "/org/freedesktop/systemd1";
 constexpr const char* managerInterface = "org.freedesktop.systemd1.Manager";
 constexpr const char* propertiesInterface = "org.freedesktop.DBus.Properties";
 
+sdbus::Variant toVariant(const UnitProperty& property)
+{
+    return std::visit(
+        [](const auto& v) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, EmptyAddressList>)
+            {
+                return sdbus::Variant(std::vector<sdbus::Struct<int32_t, std::vector<uint8_t>, uint32_t>>{});
+            }
+            else
+            {
+                return sdbus::Variant(v);
+            }
+        },
+        property.value);
+}
+
 std::vector<sdbus::Struct<std::string, sdbus::Variant>> toVariants(const std::vector<UnitProperty>& properties)
 {
     std::vector<sdbus::Struct<std::string, sdbus::Variant>> values;
     values.reserve(properties.size());
     for (const auto& property : properties)
     {
-        values.emplace_back(property.name, std::visit([](const auto& v) { return sdbus::Variant(v); }, property.value));
+        values.emplace_back(property.name, toVariant(property));
     }
     return values;
 }

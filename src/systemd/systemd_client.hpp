@@ -14,10 +14,15 @@ namespace left4me {
 
 // One unit property to set, in plain types so that the code choosing
 // properties stays free of the bus (see build/unit_properties.hpp).
+// An empty IP address list (a(iayu)), e.g. to clear IPAddressAllow=.
+struct EmptyAddressList
+{
+};
+
 struct UnitProperty
 {
     std::string name;
-    std::variant<bool, uint64_t, std::string> value;
+    std::variant<bool, uint64_t, std::string, EmptyAddressList> value;
 };
 
 // What a service unit left behind once it stopped.

@@ -42,7 +42,8 @@ int mountSetattr(int dfd, const char* path, unsigned flags, mount_attr* attr)
 
 } // namespace
 
-BindMount BindMount::create(const std::string& root, const std::string& relative, const std::string& target)
+BindMount BindMount::create(const std::string& root, const std::string& relative, const std::string& target,
+                            const Idmap* idmap)
 {
     BindMount bind;
     // Resolve and clone in PID 1's namespace: the daemon's own view of the
@@ -65,8 +66,21 @@ BindMount BindMount::create(const std::string& root, const std::string& relative
         }
         mount_attr attr{};
         attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+        UniqueFd userns;
+        if (idmap != nullptr)
+        {
+            userns = idmapUserNamespace(*idmap);
+            attr.attr_set |= MOUNT_ATTR_IDMAP;
+            attr.userns_fd = static_cast<uint64_t>(userns.get());
+        }
         if (mountSetattr(tree.get(), "", AT_EMPTY_PATH, &attr) != 0)
         {
+            if (idmap != nullptr && (errno == EINVAL || errno == EOPNOTSUPP || errno == EPERM))
+            {
+                // overlayfs (among others) refuses idmapped mounts with EINVAL.
+                errno = EOPNOTSUPP;
+                fail(root + "/" + relative + " is on a filesystem that cannot be idmapped");
+            }
             fail("cannot make the clone of " + root + "/" + relative + " nosuid,nodev");
         }
         if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/idmap.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -25,9 +27,12 @@ class BindError : public std::runtime_error
 class BindMount
 {
   public:
-    // Throws BindError: ENOENT/ENOTDIR/ELOOP/EXDEV when RELATIVE is missing
-    // or not a plain directory beneath ROOT; other errors for mount failures.
-    static BindMount create(const std::string& root, const std::string& relative, const std::string& target);
+    // With IDMAP, the mount is idmapped (see Idmap). Throws BindError:
+    // ENOENT/ENOTDIR/ELOOP/EXDEV when RELATIVE is missing or not a plain
+    // directory beneath ROOT; EOPNOTSUPP when its filesystem cannot be
+    // idmapped; other errors for other mount failures.
+    static BindMount create(const std::string& root, const std::string& relative, const std::string& target,
+                            const Idmap* idmap = nullptr);
     // Detaches a mount left at TARGET by an earlier daemon, if any.
     static void detach(const std::string& target);
 

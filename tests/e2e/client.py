@@ -29,10 +29,16 @@ SIGNATURES = {
 }
 
 
+# Options whose integer type is not the default 't'.
+OPTION_TYPES = {"cpu_quota": "u"}
+
+
 def variant_options(options):
     out = {}
     for key, value in options.items():
-        if isinstance(value, bool):
+        if key in OPTION_TYPES:
+            out[key] = GLib.Variant(OPTION_TYPES[key], value)
+        elif isinstance(value, bool):
             out[key] = GLib.Variant("b", value)
         elif isinstance(value, int):
             out[key] = GLib.Variant("t", value)

@@ -64,7 +64,7 @@ class Service:
             args += ["--cancel-after", cancel_after]
         return self.client(*args, user=user, timeout=timeout + 30)
 
-    def overlay(self, name, owner="left4me-sandbox"):
+    def overlay(self, name, owner="left4me"):
         path = f"/var/lib/left4me/overlays/{name}"
         self.c.sh(f"rm -rf {path} && mkdir -p {path} && chown {owner}: {path}")
         return path

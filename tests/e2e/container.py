@@ -46,10 +46,11 @@ class Container:
         os.makedirs(self.base + "/upper/u")
         os.makedirs(self.base + "/upper/w")
         # The container's root is overlayfs, which can be neither an overlay's
-        # upper layer nor idmapped: the instances' directories live on a
-        # tmpfs bound in from outside, as they would on a real disk, and it
-        # survives a reboot of the container.
+        # upper layer nor idmapped: the instances' directories and the build
+        # overlays live on a tmpfs bound in from outside, as they would on a
+        # real disk, and it survives a reboot of the container.
         os.makedirs(self.base + "/upper/runtime")
+        os.makedirs(self.base + "/upper/overlays")
         subprocess.run(["mount", "--bind", "/", self.lower], check=True)
         subprocess.run(
             ["mount", "-t", "overlay", "overlay", "-o",
@@ -74,7 +75,8 @@ class Container:
              # Live views of the tree: the overlay's lower layer may show a
              # stale copy of files rewritten after it was mounted.
              "--bind-ro=" + self.source_dir, "--bind=" + self.build_dir,
-             f"--bind={self.base}/upper/runtime:/var/lib/left4me/runtime", "--"] + [f"systemd.mask={u}" for u in MASKED],
+             f"--bind={self.base}/upper/runtime:/var/lib/left4me/runtime",
+             f"--bind={self.base}/upper/overlays:/var/lib/left4me/overlays", "--"] + [f"systemd.mask={u}" for u in MASKED],
             stdin=subprocess.DEVNULL, stdout=self.console, stderr=subprocess.STDOUT, env=env,
             start_new_session=True,
         )

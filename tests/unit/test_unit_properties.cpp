@@ -11,7 +11,9 @@ TEST_CASE("the build limits from the configuration become systemd unit propertie
     limits.tasksMax = 100;
     limits.cpuQuotaPercent = 150;
     limits.timeoutSec = 60;
-    auto properties = buildUnitProperties(limits);
+    BuildOptions options;
+    options.limits = limits;
+    auto properties = buildUnitProperties(options);
     auto value = [&](const std::string& name) {
         for (const auto& p : properties)
         {

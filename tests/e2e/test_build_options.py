@@ -1,0 +1,91 @@
+"""StartBuild's options, checked on the running unit and in the sandbox."""
+
+import time
+
+from conftest import ERROR
+
+
+def test_limit_options_appear_on_the_running_unit(svc):
+    svc.overlay("demo")
+    job = svc.call("StartBuild", "demo", "sleep 30",
+                   {"memory_max": 100 * 1024 * 1024, "tasks_max": 20, "cpu_quota": 25})["reply"][0]
+    unit = "left4me-build@" + job.rsplit("/", 1)[1] + ".service"
+    svc.wait_for(lambda: svc.unit_property(unit, "ActiveState") == "active", what="the build to run")
+    assert svc.unit_property(unit, "MemoryMax") == str(100 * 1024 * 1024)
+    assert svc.unit_property(unit, "TasksMax") == "20"
+    assert svc.unit_property(unit, "CPUQuotaPerSecUSec") == "250ms"
+    assert svc.call("Cancel", job) == {"reply": []}
+
+
+def test_a_limit_above_the_configured_ceiling_is_refused_naming_the_key(svc):
+    svc.overlay("demo")
+    answer = svc.call("StartBuild", "demo", "true", {"tasks_max": 10 ** 9})
+    assert answer["error"] == ERROR + "InvalidArgument"
+    assert '"tasks_max"' in answer["message"] and "ceiling" in answer["message"]
+
+
+def test_timeout_sec_ends_the_build_with_result_timeout(svc):
+    svc.overlay("demo")
+    out = svc.build("demo", "echo begin; sleep 30", options={"timeout_sec": 1})
+    assert out["properties"]["Result"] == "timeout"
+    assert out["properties"]["State"] == "failed"
+
+
+def test_environment_variables_are_set_and_source_date_epoch_comes_from_the_hash(svc):
+    svc.overlay("demo")
+    script = 'echo "$MAP|$TAG"; echo "$SOURCE_DATE_EPOCH"; echo "$LEFT4ME_BUILD_HASH"'
+    out = svc.build("demo", script, options={"environment": ["MAP=c1m1_hotel", "TAG=a=b"]})
+    assert out["lines"][0] == "c1m1_hotel|a=b"
+    build_hash = out["properties"]["BuildHash"]
+    assert len(build_hash) == 64 and out["lines"][2] == build_hash
+    again = svc.build("demo", script, options={"environment": ["MAP=c1m1_hotel", "TAG=a=b"]})
+    assert again["properties"]["BuildHash"] == build_hash
+    assert again["lines"][1] == out["lines"][1]  # same inputs, same SOURCE_DATE_EPOCH
+    for reserved in ("PATH=/tmp", "OVERLAY=/etc", "SOURCE_DATE_EPOCH=1"):
+        answer = svc.call("StartBuild", "demo", "true", {"environment": [reserved]})
+        assert answer["error"] == ERROR + "InvalidArgument" and "cannot be overridden" in answer["message"]
+
+
+def test_network_none_blocks_every_connection_even_to_loopback(svc):
+    svc.overlay("demo")
+    svc.c.run(["systemd-run", "--unit=test-listener", "--collect", "/usr/bin/python3", "-c",
+               "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+               "s.bind(('127.0.0.1', 18080)); s.listen(); time.sleep(60)"])
+    probe = ("timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/18080' && echo loopback-open || echo loopback-blocked; "
+             "timeout 3 bash -c 'exec 3<>/dev/tcp/10.1.2.3/80' && echo private-open || echo private-blocked")
+    try:
+        time.sleep(0.5)
+        none = svc.build("demo", probe, options={"network": "none"})
+        assert "loopback-blocked" in none["lines"] and "private-blocked" in none["lines"], none["lines"]
+        public = svc.build("demo", probe)  # the default: public egress only
+        assert "loopback-blocked" in public["lines"] and "private-blocked" in public["lines"], public["lines"]
+        # The listener itself is reachable from outside the sandbox.
+        assert svc.c.sh("timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/18080' && echo open").stdout.strip() == "open"
+    finally:
+        svc.c.run(["systemctl", "stop", "test-listener"], check=False)
+
+
+def test_skip_if_unchanged_returns_a_succeeded_job_without_running(svc):
+    path = svc.overlay("skip")
+    script = "date +%s%N >> runs"
+    first = svc.build("skip", script, options={"skip_if_unchanged": True})
+    assert first["properties"]["State"] == "succeeded"
+    skipped = svc.call("StartBuild", "skip", script, {"skip_if_unchanged": True})["reply"][0]
+    props = svc.c.run(["busctl", "get-property", "org.left4me.Builder", skipped, "org.left4me.Builder.Job",
+                       "State", "Result"]).stdout.split()
+    assert props == ['s', '"succeeded"', 's', '"skipped"']
+    assert len(svc.c.run(["cat", f"{path}/runs"]).stdout.splitlines()) == 1
+    # Other inputs run again.
+    second = svc.build("skip", script + " # changed", options={"skip_if_unchanged": True})
+    assert second["properties"]["Result"] == "success"
+    assert len(svc.c.run(["cat", f"{path}/runs"]).stdout.splitlines()) == 2
+
+
+def test_a_subscriber_receives_a_million_lines_complete_and_in_order(svc):
+    svc.overlay("big")
+    out = svc.build("big", "seq 1 1000000", timeout=120)
+    lines = out["lines"]
+    assert len(lines) == 1000000
+    assert out["gaps"] == []
+    assert lines == [str(i) for i in range(1, 1000001)]  # complete and in order
+    assert out["replay"]["reply"][1] == lines[:65536]
