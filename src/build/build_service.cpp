@@ -1,5 +1,6 @@
 #include "build/build_service.hpp"
 
+#include "build/cgroup_controllers.hpp"
 #include "build/unit_properties.hpp"
 #include "bus/names.hpp"
 #include "systemd/unit_names.hpp"
@@ -127,6 +128,25 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
                                                              "(max_running_builds); try again when one has finished.");
     }
 
+    // Limits that cannot be enforced are never pretended.
+    if (auto missing = missingHostControllers(); !missing.empty())
+    {
+        std::string list;
+        for (const auto& name : missing)
+        {
+            list += (list.empty() ? "" : ", ") + name;
+        }
+        if (!config_.allowUnenforcedLimits)
+        {
+            throw sdbus::Error(names::error::limitsUnenforceable,
+                               "This host cannot enforce the build limits: the cgroup controllers " + list +
+                                   " are missing from the unified hierarchy (a cgroup v1 or hybrid host, or a "
+                                   "container). Boot with the unified hierarchy, or set \"allow_unenforced_limits\": "
+                                   "true in /etc/left4me/builder.json to run builds without them.");
+        }
+        log::warning("Build limits are not enforced on this host: missing cgroup controllers " + list,
+                     {{"LEFT4ME_OVERLAY", overlay}});
+    }
     auto hash = buildHash(script, options);
     bool skip = options.skipIfUnchanged && lastSuccess(overlay) == hash;
     std::string environment =

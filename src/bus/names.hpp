@@ -23,6 +23,7 @@ inline constexpr const char* busy = "org.left4me.Builder.Error.Busy";
 inline constexpr const char* noSuchJob = "org.left4me.Builder.Error.NoSuchJob";
 inline constexpr const char* notSupported = "org.left4me.Builder.Error.NotSupported";
 inline constexpr const char* limitsExceeded = "org.left4me.Builder.Error.LimitsExceeded";
+inline constexpr const char* limitsUnenforceable = "org.left4me.Builder.Error.LimitsUnenforceable";
 inline constexpr const char* unsupportedFilesystem = "org.left4me.Builder.Error.UnsupportedFilesystem";
 inline constexpr const char* alreadyMounted = "org.left4me.Builder.Error.AlreadyMounted";
 inline constexpr const char* notMounted = "org.left4me.Builder.Error.NotMounted";

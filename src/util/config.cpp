@@ -164,6 +164,14 @@ Config parseConfig(std::string_view text)
          [&](const Json& v, const std::string& k) {
              config.polkitTimeoutSec = static_cast<uint32_t>(positive(v, k, 600));
          }},
+        {"allow_unenforced_limits",
+         [&](const Json& v, const std::string& k) {
+             if (!v.is_boolean())
+             {
+                 fail(k, "must be true or false");
+             }
+             config.allowUnenforcedLimits = v.get<bool>();
+         }},
         {"max_running_builds",
          [&](const Json& v, const std::string& k) {
              config.maxRunningBuilds = static_cast<uint32_t>(positive(v, k, 4096));

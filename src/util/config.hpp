@@ -34,6 +34,9 @@ struct Config
     uint32_t idleTimeoutSec = 30;
     uint32_t polkitTimeoutSec = 20;
     uint32_t maxRunningBuilds = 16;
+    // Run builds even where cgroup limits cannot be enforced (cgroup v1 or
+    // hybrid hosts, containers); each build then logs a warning.
+    bool allowUnenforcedLimits = false;
 };
 
 class ConfigError : public std::runtime_error

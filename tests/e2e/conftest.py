@@ -16,6 +16,9 @@ CLIENT = os.path.join(HERE, "client.py")
 PYTHON = "/usr/bin/python3"  # the container's Debian python, with python3-gi
 
 ERROR = "org.left4me.Builder.Error."
+# The container cannot enforce cgroup limits (see systemd-container.md), so
+# every test configuration says so; the daemon refuses builds otherwise.
+BASE_CONFIG = {"allow_unenforced_limits": True}
 
 
 def pytest_configure(config):
@@ -38,6 +41,7 @@ def container():
         c.run(["useradd", "--create-home", "--groups", "left4me", "bob"])
         # For the translation tests; written to the container's layer only.
         c.run(["localedef", "-i", "de_DE", "-f", "UTF-8", "de_DE.UTF-8"])
+        c.write("/etc/left4me/builder.json", json.dumps(BASE_CONFIG))
         yield c
     finally:
         c.poweroff()
@@ -77,10 +81,8 @@ class Service:
         return self.c.run(["systemctl", "is-active", "left4me-builderd.service"], check=False).stdout.strip()
 
     def set_config(self, config):
-        if config is None:
-            self.c.run(["rm", "-f", "/etc/left4me/builder.json"])
-        else:
-            self.c.write("/etc/left4me/builder.json", json.dumps(config) if not isinstance(config, str) else config)
+        """Writes BASE_CONFIG plus CONFIG (None: just the base) and restarts the daemon."""
+        self.c.write("/etc/left4me/builder.json", json.dumps(dict(BASE_CONFIG, **(config or {}))))
         self.stop_daemon()
 
     def unit_property(self, unit, prop):
@@ -109,7 +111,8 @@ def svc(container):
     service = Service(container)
     yield service
     # Leave no test's configuration, rules or running builds for the next.
-    container.sh("rm -f /etc/left4me/builder.json /etc/polkit-1/rules.d/*-test-*.rules; "
+    container.write("/etc/left4me/builder.json", json.dumps(BASE_CONFIG))
+    container.sh("rm -f /etc/polkit-1/rules.d/*-test-*.rules; "
                  "systemctl unmask polkit.service; gpasswd -d alice left4me; true", check=False)
     container.sh("systemctl stop 'left4me-build@*.service'; true", check=False)
     service.stop_daemon()  # the next test starts from the default configuration

@@ -89,3 +89,19 @@ def test_a_subscriber_receives_a_million_lines_complete_and_in_order(svc):
     assert out["gaps"] == []
     assert lines == [str(i) for i in range(1, 1000001)]  # complete and in order
     assert out["replay"]["reply"][1] == lines[:65536]
+
+
+def test_limits_that_cannot_be_enforced_are_refused_unless_the_configuration_allows_it(svc):
+    svc.overlay("demo")
+    svc.set_config({"allow_unenforced_limits": False})
+    before = svc.snapshot()
+    answer = svc.call("StartBuild", "demo", "true", {})
+    assert answer["error"] == ERROR + "LimitsUnenforceable"
+    # The test container's unified hierarchy has no controllers at all.
+    assert "memory, pids, cpu" in answer["message"] and "allow_unenforced_limits" in answer["message"]
+    assert svc.snapshot() == before
+    svc.set_config(None)
+    out = svc.build("demo", "true")
+    assert out["properties"]["State"] == "succeeded"
+    journal = svc.c.run(["journalctl", "-u", "left4me-builderd", "-n", "30", "--no-pager"]).stdout
+    assert "Build limits are not enforced on this host" in journal
