@@ -1,5 +1,6 @@
 #include "build/build_job.hpp"
 
+#include "build/progress.hpp"
 #include "bus/names.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
@@ -26,15 +27,33 @@ std::string_view toString(JobState state)
 }
 
 BuildJob::BuildJob(JobInfo info, std::string logPath, BindMount bind, SystemdClient& systemd)
-    : info_(std::move(info)), log_(std::move(logPath),
-                                   [this](uint64_t first, std::vector<std::string>&& lines) {
-                                       if (events_.log)
-                                       {
-                                           events_.log(first, std::move(lines));
-                                       }
-                                   }),
+    : info_(std::move(info)),
+      log_(std::move(logPath), [this](uint64_t first, std::vector<std::string>&& lines) { onLog(first, lines); }),
       bind_(std::move(bind)), systemd_(systemd), alive_(std::make_shared<BuildJob*>(this))
 {
+}
+
+void BuildJob::onLog(uint64_t first, std::vector<std::string>& lines)
+{
+    bool progressed = false;
+    for (const auto& line : lines)
+    {
+        if (auto report = parseProgressLine(line))
+        {
+            info_.progress = report->progress;
+            info_.statusText = report->status;
+            progressed = true;
+        }
+    }
+    if (events_.log)
+    {
+        events_.log(first, std::move(lines));
+    }
+    // After the lines: a client sees the marker line, then the new values.
+    if (progressed && events_.changed)
+    {
+        events_.changed({"Progress", "StatusText"});
+    }
 }
 
 BuildJob::~BuildJob()

@@ -39,6 +39,8 @@ struct JobInfo
     std::string result;
     int32_t exitStatus = -1;
     std::string buildHash;
+    double progress = -1; // 0..1, -1 unknown: see build/progress.hpp
+    std::string statusText;
 };
 
 // One build from start to end: it starts the template instance, follows its
@@ -94,6 +96,7 @@ class BuildJob
         };
     }
     static gboolean onTimeout(gpointer data);
+    void onLog(uint64_t first, std::vector<std::string>& lines);
     void failStart(const std::string& step, const sdbus::Error& error);
     void onStartJobRemoved(const std::string& result);
     void onActiveState(const std::string& state);

@@ -45,6 +45,8 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
     uint64_t CreatedAt() override { return job_.info().createdAt; }
     uint64_t FinishedAt() override { return job_.info().finishedAt; }
     std::string BuildHash() override { return job_.info().buildHash; }
+    double Progress() override { return job_.info().progress; }
+    std::string StatusText() override { return job_.info().statusText; }
 
     BuildJob& job_;
     CancelHandler cancel_;

@@ -105,3 +105,14 @@ def test_limits_that_cannot_be_enforced_are_refused_unless_the_configuration_all
     assert out["properties"]["State"] == "succeeded"
     journal = svc.c.run(["journalctl", "-u", "left4me-builderd", "-n", "30", "--no-pager"]).stdout
     assert "Build limits are not enforced on this host" in journal
+
+
+def test_progress_reported_by_the_script_shows_in_the_job_properties(svc):
+    svc.overlay("demo")
+    out = svc.build("demo", 'left4me-progress 50 "half way"; sleep 0.2; left4me-progress - waiting; '
+                            'sleep 0.2; left4me-progress 100 done')
+    changes = [c for c in out["property_changes"] if "Progress" in c]
+    assert changes == [{"Progress": 0.5, "StatusText": "half way"}, {"Progress": -1.0, "StatusText": "waiting"},
+                       {"Progress": 1.0, "StatusText": "done"}]
+    assert out["properties"]["Progress"] == 1.0 and out["properties"]["StatusText"] == "done"
+    assert out["lines"][0] == "::left4me-progress:: 50 half way"  # the marker stays in the log
