@@ -5,6 +5,7 @@
 #include "bus/names.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
+#include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/users.hpp"
 
@@ -131,11 +132,7 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
     // Limits that cannot be enforced are never pretended.
     if (auto missing = missingHostControllers(); !missing.empty())
     {
-        std::string list;
-        for (const auto& name : missing)
-        {
-            list += (list.empty() ? "" : ", ") + name;
-        }
+        auto list = join(missing, ", ");
         if (!config_.allowUnenforcedLimits)
         {
             throw sdbus::Error(names::error::limitsUnenforceable,

@@ -6,6 +6,7 @@
 #include "bus/names.hpp"
 #include "caps/apply_caps.hpp"
 #include "caps/capability_list.hpp"
+#include "util/join.hpp"
 #include "util/log.hpp"
 #include "validate/arguments.hpp"
 
@@ -58,16 +59,6 @@ std::map<std::string, OptionValue> plainOptions(const std::map<std::string, sdbu
         {
             out[key] = value.get<std::vector<std::string>>();
         }
-    }
-    return out;
-}
-
-std::string joined(const std::vector<std::string>& items, const char* separator)
-{
-    std::string out;
-    for (const auto& item : items)
-    {
-        out += (out.empty() ? "" : separator) + item;
     }
     return out;
 }
@@ -243,7 +234,7 @@ void ManagerObject::Mount(sdbus::Result<std::string>&& result, std::string insta
     auto flag = [&](const char* key) { return options.count(key) != 0 && options.at(key).get<bool>(); };
     MountRequest request{instance, layers, flag("read_only"), flag("persistent"), call.uid};
     auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
-    authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}, {"layers", joined(layers, ":")}},
+    authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}, {"layers", join(layers, ":")}},
                               messages::mount),
                   failWith(reply), [this, reply, request, token = idle_.hold()] {
                       mounts_.mount(request, [reply, token](const sdbus::Error* error, const std::string& where) {
@@ -293,7 +284,7 @@ void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     authorizeThen(
         authRequest(call, names::action::applyCaps,
-                    {{"addon", addon}, {"version", version}, {"binary", binary}, {"capabilities", joined(names, ",")}},
+                    {{"addon", addon}, {"version", version}, {"binary", binary}, {"capabilities", join(names, ",")}},
                     messages::applyCaps),
         failWith(reply), [this, reply, request = std::move(request)] {
             applyCaps(config_, request);

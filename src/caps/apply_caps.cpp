@@ -2,6 +2,7 @@
 
 #include "bus/names.hpp"
 #include "caps/capability_list.hpp"
+#include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/resolve.hpp"
 #include "util/users.hpp"
@@ -233,11 +234,7 @@ void requireAllowedCapabilities(const Config& config, const std::vector<std::str
     }
     if (check.notAllowed)
     {
-        std::string allowed;
-        for (const auto& name : config.capsAllowlist)
-        {
-            allowed += (allowed.empty() ? "" : ", ") + name;
-        }
+        auto allowed = join(config.capsAllowlist, ", ");
         throw sdbus::Error(names::error::capabilityNotAllowed, "Capability " + *check.notAllowed +
                                                                    " is not in the allowlist (" + allowed +
                                                                    "); nothing was changed.");

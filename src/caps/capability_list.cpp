@@ -1,5 +1,6 @@
 #include "caps/capability_list.hpp"
 
+#include "util/join.hpp"
 #include "validate/arguments.hpp"
 
 #include <algorithm>
@@ -34,16 +35,7 @@ CapabilityCheck checkCapabilities(const std::vector<std::string>& requested, con
 
 std::string capabilityText(const std::vector<std::string>& names)
 {
-    if (names.empty())
-    {
-        return {};
-    }
-    std::string text;
-    for (const auto& name : names)
-    {
-        text += (text.empty() ? "" : ",") + name;
-    }
-    return text + "=ep";
+    return names.empty() ? std::string() : join(names, ",") + "=ep";
 }
 
 } // namespace left4me
