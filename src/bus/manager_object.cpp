@@ -5,7 +5,6 @@
 #include "bus/authorize.hpp"
 #include "bus/names.hpp"
 #include "caps/apply_caps.hpp"
-#include "caps/capability_list.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
 #include "validate/arguments.hpp"
@@ -276,11 +275,10 @@ void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::
     require("version", validate::addonSegment(version));
     require("binary", validate::relativeBinaryPath(binary));
     require("options", validate::options(signatures(options), {{"activate", "b"}}));
-    requireAllowedCapabilities(config_, capabilities);
+    auto names = requireAllowedCapabilities(config_, capabilities).names;
     ApplyCapsRequest request{
         addon,   version, binary, capabilities, options.count("activate") != 0 && options.at("activate").get<bool>(),
         call.uid};
-    auto names = checkCapabilities(capabilities, config_.capsAllowlist).names;
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     authorizeThen(
         authRequest(call, names::action::applyCaps,

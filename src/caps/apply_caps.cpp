@@ -1,7 +1,6 @@
 #include "caps/apply_caps.hpp"
 
 #include "bus/names.hpp"
-#include "caps/capability_list.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/resolve.hpp"
@@ -225,7 +224,7 @@ void activate(int rootFd, const ApplyCapsRequest& request, const std::string& ad
 
 } // namespace
 
-void requireAllowedCapabilities(const Config& config, const std::vector<std::string>& capabilities)
+CapabilityCheck requireAllowedCapabilities(const Config& config, const std::vector<std::string>& capabilities)
 {
     auto check = checkCapabilities(capabilities, config.capsAllowlist);
     if (check.unknown)
@@ -239,12 +238,12 @@ void requireAllowedCapabilities(const Config& config, const std::vector<std::str
                                                                    " is not in the allowlist (" + allowed +
                                                                    "); nothing was changed.");
     }
+    return check;
 }
 
 void applyCaps(const Config& config, const ApplyCapsRequest& request)
 {
-    requireAllowedCapabilities(config, request.capabilities);
-    auto check = checkCapabilities(request.capabilities, config.capsAllowlist);
+    auto check = requireAllowedCapabilities(config, request.capabilities);
     uid_t owner = ownerUid(config.ownerUser);
     UniqueFd root = openRoot(config.addonsRoot);
     if (!root)

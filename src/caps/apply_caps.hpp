@@ -1,5 +1,6 @@
 #pragma once
 
+#include "caps/capability_list.hpp"
 #include "util/config.hpp"
 
 #include <sys/types.h>
@@ -22,7 +23,8 @@ struct ApplyCapsRequest
 // Checks the requested names against libcap and the configured allowlist.
 // Throws sdbus::Error: InvalidArgument for a name libcap does not know,
 // CapabilityNotAllowed naming the first capability outside the allowlist.
-void requireAllowedCapabilities(const Config& config, const std::vector<std::string>& capabilities);
+// Returns the check, whose values and names are then safe to use.
+CapabilityCheck requireAllowedCapabilities(const Config& config, const std::vector<std::string>& capabilities);
 
 // Sets exactly REQUEST.capabilities (permitted + effective) as the file
 // capabilities of the staged binary, and with `activate` points the add-on's

@@ -137,16 +137,16 @@ void SystemdClient::refUnit(const std::string& unit, Done done)
 
 void SystemdClient::unrefUnit(const std::string& unit)
 {
-    manager_->callMethodAsync("UnrefUnit")
-        .onInterface(managerInterface)
-        .withArguments(unit)
-        .uponReplyInvoke([unit](const sdbus::Error* error) {
+    callManager(
+        "UnrefUnit",
+        [unit](const sdbus::Error* error) {
             // The unit may already be gone; nothing is lost then.
             if (error != nullptr && error->getName() != "org.freedesktop.systemd1.NoSuchUnit")
             {
                 log::warning("Cannot drop our reference on " + unit, {{"UNIT", unit}, {"ERROR", error->getMessage()}});
             }
-        });
+        },
+        unit);
 }
 
 void SystemdClient::setUnitProperties(const std::string& unit, const std::vector<UnitProperty>& properties, Done done)
