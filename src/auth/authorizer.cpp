@@ -5,6 +5,8 @@
 
 #include <polkit/polkit.h>
 
+#include <algorithm>
+
 namespace left4me {
 
 namespace {
@@ -31,7 +33,10 @@ struct Authorizer::Pending
     bool answered = false;
 };
 
-Authorizer::Authorizer(std::chrono::seconds timeout) : timeout_(timeout) {}
+Authorizer::Authorizer(std::chrono::seconds timeout, std::chrono::seconds interactiveTimeout)
+    : timeout_(timeout), interactiveTimeout_(std::max(timeout, interactiveTimeout))
+{
+}
 
 Authorizer::~Authorizer()
 {
@@ -45,13 +50,15 @@ void Authorizer::check(AuthRequest request, Callback callback)
 {
     auto* pending = new Pending{this, std::move(request), std::move(callback), g_cancellable_new(), 0, false};
     ++pending_;
+    auto limit = pending->request.allowInteraction ? interactiveTimeout_ : timeout_;
     pending->timer = g_timeout_add_seconds(
-        static_cast<guint>(timeout_.count()),
+        static_cast<guint>(limit.count()),
         [](gpointer data) -> gboolean {
             auto* p = static_cast<Pending*>(data);
             p->timer = 0;
-            p->self->finish(p, {AuthOutcome::unavailable,
-                                "polkit did not answer within " + std::to_string(p->self->timeout_.count()) + " s"});
+            auto waited = p->request.allowInteraction ? p->self->interactiveTimeout_ : p->self->timeout_;
+            p->self->finish(
+                p, {AuthOutcome::unavailable, "polkit did not answer within " + std::to_string(waited.count()) + " s"});
             g_cancellable_cancel(p->cancellable);
             return G_SOURCE_REMOVE;
         },

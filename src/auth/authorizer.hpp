@@ -32,13 +32,14 @@ struct AuthDecision
 
 // Asks polkitd, asynchronously on the GLib main context, whether a bus name
 // may perform an action. Never blocks; every request is answered exactly
-// once, after at most the configured timeout.
+// once, after at most the configured timeout (the interactive one when the
+// caller allowed an authentication dialog).
 class Authorizer
 {
   public:
     using Callback = std::function<void(AuthDecision)>;
 
-    explicit Authorizer(std::chrono::seconds timeout);
+    Authorizer(std::chrono::seconds timeout, std::chrono::seconds interactiveTimeout);
     Authorizer(const Authorizer&) = delete;
     Authorizer& operator=(const Authorizer&) = delete;
     ~Authorizer();
@@ -55,6 +56,7 @@ class Authorizer
     void submit(Pending* pending);
 
     std::chrono::seconds timeout_;
+    std::chrono::seconds interactiveTimeout_;
     unsigned pending_ = 0;
     void* authority_ = nullptr; // PolkitAuthority*, kept out of this header
 };

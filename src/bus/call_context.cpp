@@ -1,29 +1,11 @@
 #include "bus/call_context.hpp"
 
 #include "bus/names.hpp"
+#include "util/sd_bus_message.hpp"
 
 #include <sdbus-c++/Error.h>
-#include <sdbus-c++/Message.h>
-#include <systemd/sd-bus.h>
 
 namespace left4me {
-
-namespace {
-
-// sdbus-c++ 1.2 does not expose the ALLOW_INTERACTIVE_AUTHORIZATION flag of
-// an incoming call. The underlying sd_bus_message is a protected member of
-// sdbus::Message; a pointer to it formed through a derived class is legal
-// C++ and gives us the message to ask sd-bus directly. Revisit with
-// sdbus-c++ 2.x, which has Message::getMessage() style accessors.
-struct MessageAccess : sdbus::Message
-{
-    static sd_bus_message* raw(const sdbus::Message& message)
-    {
-        return static_cast<sd_bus_message*>(message.*(&MessageAccess::msg_));
-    }
-};
-
-} // namespace
 
 CallContext currentCall(const sdbus::IObject& object)
 {

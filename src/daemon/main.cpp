@@ -5,10 +5,10 @@
 #include "bus/manager_object.hpp"
 #include "bus/names.hpp"
 #include "config.h"
-#include "daemon/bus_source.hpp"
 #include "daemon/idle_exit.hpp"
 #include "mount/mount_service.hpp"
 #include "systemd/systemd_client.hpp"
+#include "util/bus_source.hpp"
 #include "util/config.hpp"
 #include "util/log.hpp"
 
@@ -41,7 +41,8 @@ int run(const left4me::Config& config)
     BusSource source(*bus);
     SystemdClient systemd(*bus);
     systemd.subscribe();
-    Authorizer authorizer{std::chrono::seconds(config.polkitTimeoutSec)};
+    Authorizer authorizer{std::chrono::seconds(config.polkitTimeoutSec),
+                          std::chrono::seconds(config.polkitInteractiveTimeoutSec)};
     BuildService builds(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR}, systemd);
     builds.cleanStaleMounts();
     MountService mounts(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR, LEFT4ME_UNIT_DIR}, systemd);

@@ -164,6 +164,10 @@ Config parseConfig(std::string_view text)
          [&](const Json& v, const std::string& k) {
              config.polkitTimeoutSec = static_cast<uint32_t>(positive(v, k, 600));
          }},
+        {"polkit_interactive_timeout_sec",
+         [&](const Json& v, const std::string& k) {
+             config.polkitInteractiveTimeoutSec = static_cast<uint32_t>(positive(v, k, 3600));
+         }},
         {"allow_unenforced_limits",
          [&](const Json& v, const std::string& k) {
              if (!v.is_boolean())

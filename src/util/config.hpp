@@ -33,6 +33,9 @@ struct Config
     BuildLimits limits;
     uint32_t idleTimeoutSec = 30;
     uint32_t polkitTimeoutSec = 20;
+    // A check that may show an authentication dialog waits for a person
+    // typing a password, so it gets its own, longer bound.
+    uint32_t polkitInteractiveTimeoutSec = 300;
     uint32_t maxRunningBuilds = 16;
     // Run builds even where cgroup limits cannot be enforced (cgroup v1 or
     // hybrid hosts, containers); each build then logs a warning.

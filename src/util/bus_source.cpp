@@ -1,4 +1,4 @@
-#include "daemon/bus_source.hpp"
+#include "util/bus_source.hpp"
 
 #include "util/log.hpp"
 

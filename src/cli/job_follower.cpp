@@ -1,0 +1,167 @@
+#include "cli/job_follower.hpp"
+
+#include "bus/names.hpp"
+
+namespace left4me::cli {
+
+namespace {
+
+using JobProxy = org::left4me::Builder::Job_proxy;
+
+// ReadLog's own ceiling per call.
+constexpr uint32_t readChunk = 65536;
+
+bool isEnded(const std::string& state)
+{
+    return state == "succeeded" || state == "failed" || state == "cancelled";
+}
+
+template <typename T> T valueOr(const std::map<std::string, sdbus::Variant>& properties, const char* name, T fallback)
+{
+    auto it = properties.find(name);
+    return it == properties.end() ? fallback : it->second.get<T>();
+}
+
+} // namespace
+
+JobFollower::JobFollower(sdbus::IConnection& bus, const std::string& path, uint64_t fromLine, LinesHandler lines,
+                         ProgressHandler progress)
+    : ProxyInterfaces(bus, names::busName, path), cursor_(fromLine), lines_(std::move(lines)),
+      progress_(std::move(progress))
+{
+    // Adds the match rules synchronously: every signal from here on reaches us.
+    registerProxy();
+}
+
+JobFollower::~JobFollower()
+{
+    unregisterProxy();
+}
+
+JobOutcome JobFollower::run(GMainLoop* loop, bool follow)
+{
+    catchUp();
+    auto properties = GetAll(JobProxy::INTERFACE_NAME);
+    fraction_ = valueOr(properties, "Progress", -1.0);
+    status_ = valueOr(properties, "StatusText", std::string());
+    if (progress_ && (fraction_ >= 0 || !status_.empty()))
+    {
+        progress_(fraction_, status_);
+    }
+    if (isEnded(valueOr(properties, "State", std::string())))
+    {
+        // Lines written between the replay and the property read.
+        catchUp();
+        ended_ = true;
+    }
+    if (follow && !ended_)
+    {
+        // The service may exit or crash while we wait; never hang on it.
+        auto gone = getProxy().getConnection().addMatch(
+            std::string("type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+                        "member='NameOwnerChanged',arg0='") +
+                names::busName + "'",
+            [this](sdbus::Message& message) {
+                std::string name, oldOwner, newOwner;
+                message >> name >> oldOwner >> newOwner;
+                if (newOwner.empty())
+                {
+                    interrupt();
+                }
+            });
+        loop_ = loop;
+        g_main_loop_run(loop);
+        loop_ = nullptr;
+    }
+
+    JobOutcome outcome;
+    outcome.interrupted = interrupted_;
+    if (!interrupted_)
+    {
+        properties = GetAll(JobProxy::INTERFACE_NAME);
+        outcome.state = valueOr(properties, "State", std::string());
+        outcome.result = valueOr(properties, "Result", std::string());
+        outcome.exitStatus = valueOr(properties, "ExitStatus", int32_t{-1});
+    }
+    return outcome;
+}
+
+void JobFollower::interrupt()
+{
+    interrupted_ = true;
+    finish();
+}
+
+void JobFollower::catchUp()
+{
+    for (;;)
+    {
+        auto [next, lines] = ReadLog(cursor_.next(), readChunk);
+        if (lines.empty())
+        {
+            return;
+        }
+        uint64_t first = next - lines.size();
+        auto fresh = cursor_.take(first, lines);
+        if (!fresh.empty() && lines_)
+        {
+            lines_(cursor_.next() - fresh.size(), fresh);
+        }
+    }
+}
+
+void JobFollower::finish()
+{
+    if (loop_ != nullptr)
+    {
+        g_main_loop_quit(loop_);
+    }
+}
+
+void JobFollower::onLog(const uint64_t& firstLine, const std::vector<std::string>& lines)
+{
+    if (cursor_.gapBefore(firstLine))
+    {
+        catchUp(); // the stored log holds everything up to and past this batch
+    }
+    auto fresh = cursor_.take(firstLine, lines);
+    if (!fresh.empty() && lines_)
+    {
+        lines_(cursor_.next() - fresh.size(), fresh);
+    }
+}
+
+void JobFollower::onFinished(const std::string& /*result*/, const int32_t& /*exitStatus*/)
+{
+    // Finished comes after the last Log signal; the replay makes sure of it.
+    catchUp();
+    ended_ = true;
+    finish();
+}
+
+void JobFollower::onPropertiesChanged(const std::string& interfaceName,
+                                      const std::map<std::string, sdbus::Variant>& changed,
+                                      const std::vector<std::string>& /*invalidated*/)
+{
+    if (interfaceName != JobProxy::INTERFACE_NAME || !progress_)
+    {
+        return;
+    }
+    bool update = false;
+    if (auto it = changed.find("Progress"); it != changed.end())
+    {
+        fraction_ = it->second.get<double>();
+        update = true;
+    }
+    if (auto it = changed.find("StatusText"); it != changed.end())
+    {
+        status_ = it->second.get<std::string>();
+        update = true;
+    }
+    if (update)
+    {
+        progress_(fraction_, status_);
+    }
+}
+
+} // namespace left4me::cli

@@ -1,0 +1,94 @@
+#include "cli/log_printer.hpp"
+
+#include "cli/output.hpp"
+#include "cli/progress_line.hpp"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace left4me::cli {
+
+namespace {
+
+size_t terminalColumns()
+{
+    winsize size{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+    {
+        return size.ws_col;
+    }
+    return 80;
+}
+
+} // namespace
+
+LogPrinter::LogPrinter(bool json, bool progress)
+    : json_(json), progressLine_(progress && !json && ::isatty(STDOUT_FILENO) == 1)
+{
+}
+
+LogPrinter::~LogPrinter()
+{
+    finish();
+}
+
+void LogPrinter::lines(uint64_t first, std::span<const std::string> lines)
+{
+    if (json_)
+    {
+        for (const auto& line : lines)
+        {
+            printJsonLine({{"line", first++}, {"text", line}});
+        }
+        return;
+    }
+    erase();
+    for (const auto& line : lines)
+    {
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fputc('\n', stdout);
+    }
+    draw();
+    std::fflush(stdout);
+}
+
+void LogPrinter::progress(double fraction, const std::string& text)
+{
+    fraction_ = fraction;
+    text_ = text;
+    erase();
+    draw();
+    std::fflush(stdout);
+}
+
+void LogPrinter::finish()
+{
+    erase();
+    std::fflush(stdout);
+}
+
+void LogPrinter::erase()
+{
+    if (drawn_)
+    {
+        // Back to the start of the progress line and clear it: the next log
+        // line takes its place, and the progress line is drawn again below.
+        std::fputs("\r\033[K", stdout);
+        drawn_ = false;
+    }
+}
+
+void LogPrinter::draw()
+{
+    if (!progressLine_ || (fraction_ < 0 && text_.empty()))
+    {
+        return;
+    }
+    std::string line = progressLine(fraction_, text_, terminalColumns());
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    drawn_ = true;
+}
+
+} // namespace left4me::cli

@@ -1,0 +1,36 @@
+#pragma once
+
+// Prints a job's log lines: raw to a pipe or file, as JSON Lines with
+// --json, and on a terminal with a progress line kept below them.
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace left4me::cli {
+
+class LogPrinter
+{
+  public:
+    // PROGRESS: keep the progress line (only ever drawn on a terminal).
+    LogPrinter(bool json, bool progress);
+    LogPrinter(const LogPrinter&) = delete;
+    LogPrinter& operator=(const LogPrinter&) = delete;
+    ~LogPrinter();
+
+    void lines(uint64_t first, std::span<const std::string> lines);
+    void progress(double fraction, const std::string& text);
+    // Erases the progress line; the terminal is left as if it never was.
+    void finish();
+
+  private:
+    void erase();
+    void draw();
+
+    bool json_;
+    bool progressLine_;
+    bool drawn_ = false;
+    double fraction_ = -1;
+    std::string text_;
+};
+
+} // namespace left4me::cli

@@ -1,0 +1,115 @@
+// mount, unmount, mounts and caps: the commands about game-server instances
+// and add-ons.
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/i18n.hpp"
+#include "cli/output.hpp"
+#include "cli/session.hpp"
+#include "util/join.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace left4me::cli {
+
+namespace {
+
+constexpr const char* mountInterface = org::left4me::Builder::Mount_proxy::INTERFACE_NAME;
+
+template <typename T> T get(const PropertyMap& properties, const char* name, T fallback)
+{
+    auto it = properties.find(name);
+    return it == properties.end() ? fallback : it->second.get<T>();
+}
+
+} // namespace
+
+int runMount(Session& session, const CommandLine& line)
+{
+    std::vector<std::string> layers(line.args.begin() + 1, line.args.end());
+    std::map<std::string, sdbus::Variant> options;
+    if (line.has("read-only"))
+    {
+        options["read_only"] = true;
+    }
+    if (line.has("persistent"))
+    {
+        options["persistent"] = true;
+    }
+    std::string where = session.manager().Mount(line.args[0], layers, options);
+    if (line.has("json"))
+    {
+        printJsonLine({{"instance", line.args[0]}, {"where", where}});
+    }
+    else
+    {
+        std::printf("%s\n", where.c_str());
+    }
+    return exit_code::success;
+}
+
+int runUnmount(Session& session, const CommandLine& line)
+{
+    session.manager().Unmount(line.args[0]);
+    return exit_code::success;
+}
+
+int runMounts(Session& session, const CommandLine& line)
+{
+    ManagedObjects objects = session.manager().GetManagedObjects();
+    std::vector<std::pair<std::string, PropertyMap>> mounts;
+    for (const auto& [path, interfaces] : objects)
+    {
+        if (auto mount = interfaces.find(mountInterface); mount != interfaces.end())
+        {
+            mounts.emplace_back(path, mount->second);
+        }
+    }
+    std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) {
+        return get(a.second, "Instance", std::string()) < get(b.second, "Instance", std::string());
+    });
+    if (line.has("json"))
+    {
+        auto array = nlohmann::json::array();
+        for (const auto& [path, properties] : mounts)
+        {
+            auto object = toJson(properties);
+            object["Path"] = path;
+            array.push_back(object);
+        }
+        printJsonLine(array);
+        return exit_code::success;
+    }
+    std::vector<std::vector<std::string>> rows;
+    rows.reserve(mounts.size());
+    for (const auto& [path, p] : mounts)
+    {
+        rows.push_back({get(p, "Instance", std::string()), get(p, "Where", std::string()),
+                        get(p, "ReadOnly", false) ? "ro" : "rw", get(p, "Persistent", false) ? _("yes") : _("no"),
+                        join(get(p, "Layers", std::vector<std::string>{}), ":")});
+    }
+    printTable({_("INSTANCE"), _("WHERE"), _("MODE"), _("PERSISTENT"), _("LAYERS")}, rows);
+    return exit_code::success;
+}
+
+int runCaps(Session& session, const CommandLine& line)
+{
+    std::vector<std::string> capabilities(line.args.begin() + 3, line.args.end());
+    std::map<std::string, sdbus::Variant> options;
+    if (line.has("activate"))
+    {
+        options["activate"] = true;
+    }
+    session.manager().ApplyCaps(line.args[0], line.args[1], line.args[2], capabilities, options);
+    if (line.has("json"))
+    {
+        printJsonLine({{"addon", line.args[0]},
+                       {"version", line.args[1]},
+                       {"binary", line.args[2]},
+                       {"capabilities", capabilities},
+                       {"activated", line.has("activate")}});
+    }
+    return exit_code::success;
+}
+
+} // namespace left4me::cli
