@@ -79,7 +79,11 @@ PolkitAgent PolkitAgent::startIfTerminal()
         {
             ::_exit(127);
         }
-        ::execlp("pkttyagent", "pkttyagent", "--notify-fd", "3", "--fallback", "--process", self.c_str(), nullptr);
+        // Scoped to this process, not to the login session: it then serves our
+        // calls even where there is no session (su, setpriv, containers) and
+        // never stands in for another program's agent. Not --fallback: polkit
+        // ignores a fallback agent for a subject without a session.
+        ::execlp("pkttyagent", "pkttyagent", "--notify-fd", "3", "--process", self.c_str(), nullptr);
         ::_exit(127);
     }
     writeEnd.reset();

@@ -1,0 +1,67 @@
+"""Runs a command on a pseudo-terminal inside the container, as a person at a
+terminal would, and prints {"output": ..., "status": ...} as JSON.
+
+usage: on_terminal.py [--send-after SEC TEXT]... [--sigint-after SEC] -- COMMAND...
+
+--send-after writes TEXT (with \\n for Enter) once SEC seconds have passed;
+--sigint-after sends SIGINT to the command's process group, as Ctrl-C does.
+The command's exit status is reported as the shell would (128+N for a signal).
+"""
+
+import json
+import os
+import pty
+import select
+import signal
+import sys
+import time
+
+
+def main():
+    args = sys.argv[1:]
+    sends, sigint_after = [], None
+    while args and args[0] != "--":
+        if args[0] == "--send-after":
+            sends.append((float(args[1]), args[2].encode().decode("unicode_escape").encode()))
+            args = args[3:]
+        elif args[0] == "--sigint-after":
+            sigint_after = float(args[1])
+            args = args[2:]
+        else:
+            sys.exit("unknown option " + args[0])
+    command = args[1:]
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["COLUMNS"] = "80"
+        os.execvp(command[0], command)
+    start = time.monotonic()
+    output = b""
+    status = None
+    while True:
+        now = time.monotonic() - start
+        for item in list(sends):
+            if now >= item[0]:
+                os.write(fd, item[1])
+                sends.remove(item)
+        if sigint_after is not None and now >= sigint_after:
+            os.killpg(os.getpgid(pid), signal.SIGINT)
+            sigint_after = None
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            output += data
+        if now > 120:
+            os.kill(pid, signal.SIGKILL)
+    _, raw = os.waitpid(pid, 0)
+    status = os.waitstatus_to_exitcode(raw)
+    status = 128 - status if status < 0 else status
+    print(json.dumps({"output": output.decode("utf-8", "replace"), "status": status}))
+
+
+main()
