@@ -116,3 +116,26 @@ def test_progress_reported_by_the_script_shows_in_the_job_properties(svc):
                        {"Progress": 1.0, "StatusText": "done"}]
     assert out["properties"]["Progress"] == 1.0 and out["properties"]["StatusText"] == "done"
     assert out["lines"][0] == "::left4me-progress:: 50 half way"  # the marker stays in the log
+
+
+def test_hostile_output_is_delivered_safely_and_the_daemon_keeps_serving(svc):
+    """NUL bytes, invalid UTF-8, a line over 64 KiB and a last line without
+    a newline reach a subscriber as documented in the XML (U+FFFD, split at
+    65536 bytes), identical in the signals and in ReadLog."""
+    svc.overlay("hostile")
+    script = ("printf 'a\\000b\\n'\n"
+              "printf '\\377\\376 bad\\n'\n"
+              "head -c 70000 /dev/zero | tr '\\000' x; echo\n"
+              "printf 'no newline at the end'\n")
+    out = svc.build("hostile", script, user=None)
+    assert out["properties"]["State"] == "succeeded", out
+    lines = out["lines"]
+    assert lines[0] == "a\ufffdb"
+    assert lines[1].startswith("\ufffd") and lines[1].endswith(" bad")
+    assert lines[2] == "x" * 65536 and lines[3] == "x" * (70000 - 65536)
+    assert lines[4] == "no newline at the end"
+    assert len(lines) == 5
+    assert out["replay"]["reply"] == [5, lines]
+    # Still serving.
+    again = svc.build("hostile", "echo still here\n", user=None)
+    assert again["lines"] == ["still here"]
