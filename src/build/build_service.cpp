@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -113,6 +114,15 @@ void BuildService::rememberSuccess(const std::string& overlay, const std::string
     fs::rename(path + ".tmp", path, ignored);
 }
 
+std::size_t BuildService::runningFor(uid_t owner) const
+{
+    return static_cast<std::size_t>(
+        std::count_if(runningOverlays_.begin(), runningOverlays_.end(), [&](const auto& entry) {
+            auto job = jobs_.find(entry.second);
+            return job != jobs_.end() && job->second->info().owner == owner;
+        }));
+}
+
 void BuildService::start(uid_t owner, const std::string& overlay, const std::string& script,
                          const BuildOptions& options, Started done)
 {
@@ -127,6 +137,13 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
         throw sdbus::Error(names::error::limitsExceeded, std::to_string(running()) +
                                                              " builds are running, the configured maximum " +
                                                              "(max_running_builds); try again when one has finished.");
+    }
+    if (auto mine = runningFor(owner); mine >= config_.maxRunningBuildsPerUser)
+    {
+        throw sdbus::Error(names::error::limitsExceeded,
+                           "You have " + std::to_string(mine) +
+                               " builds running, the configured maximum per user (max_running_builds_per_user); "
+                               "try again when one has finished.");
     }
 
     // Limits that cannot be enforced are never pretended.

@@ -40,6 +40,7 @@ class BuildService
 
     [[nodiscard]] BuildJob* find(uint64_t id) const;
     [[nodiscard]] std::size_t running() const { return runningOverlays_.size(); }
+    [[nodiscard]] std::size_t runningFor(uid_t owner) const;
 
     // Detaches mounts an earlier daemon left behind for builds that are no
     // longer running.

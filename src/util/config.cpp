@@ -180,6 +180,10 @@ Config parseConfig(std::string_view text)
          [&](const Json& v, const std::string& k) {
              config.maxRunningBuilds = static_cast<uint32_t>(positive(v, k, 4096));
          }},
+        {"max_running_builds_per_user",
+         [&](const Json& v, const std::string& k) {
+             config.maxRunningBuildsPerUser = static_cast<uint32_t>(positive(v, k, 4096));
+         }},
     };
     for (const auto& [key, value] : doc.items())
     {

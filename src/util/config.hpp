@@ -37,6 +37,8 @@ struct Config
     // typing a password, so it gets its own, longer bound.
     uint32_t polkitInteractiveTimeoutSec = 300;
     uint32_t maxRunningBuilds = 16;
+    // Per caller uid, so that one caller cannot take every slot.
+    uint32_t maxRunningBuildsPerUser = 8;
     // Run builds even where cgroup limits cannot be enforced (cgroup v1 or
     // hybrid hosts, containers); each build then logs a warning.
     bool allowUnenforcedLimits = false;

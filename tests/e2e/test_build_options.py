@@ -4,6 +4,8 @@ import time
 
 from conftest import ERROR
 
+RULES = "/usr/share/doc/left4me-builderd/examples/50-left4me-builder.rules"
+
 
 def test_limit_options_appear_on_the_running_unit(svc):
     svc.overlay("demo")
@@ -139,3 +141,25 @@ def test_hostile_output_is_delivered_safely_and_the_daemon_keeps_serving(svc):
     # Still serving.
     again = svc.build("hostile", "echo still here\n", user=None)
     assert again["lines"] == ["still here"]
+
+
+def test_running_builds_are_limited_overall_and_per_caller(svc):
+    svc.set_config({"max_running_builds": 2, "max_running_builds_per_user": 1})
+    for name in ("limit-a", "limit-b", "limit-c"):
+        svc.overlay(name)
+    first = svc.call("StartBuild", "limit-a", "sleep 30", {})
+    assert "reply" in first, first
+    # The same caller again: its own limit.
+    mine = svc.call("StartBuild", "limit-b", "true", {})
+    assert mine["error"] == ERROR + "LimitsExceeded"
+    assert "max_running_builds_per_user" in mine["message"]
+    # Another caller still has room, up to the overall limit.
+    svc.c.run(["cp", RULES, "/etc/polkit-1/rules.d/50-test-left4me.rules"])
+    time.sleep(0.5)
+    other = svc.call("StartBuild", "limit-b", "sleep 30", {}, user="bob")
+    assert "reply" in other, other
+    full = svc.call("StartBuild", "limit-c", "true", {}, user="bob")
+    assert full["error"] == ERROR + "LimitsExceeded"
+    assert "max_running_builds)" in full["message"]
+    for job in (first["reply"][0], other["reply"][0]):
+        svc.call("Cancel", job)

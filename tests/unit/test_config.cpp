@@ -30,13 +30,18 @@ TEST_CASE("an empty configuration gives the documented defaults")
     CHECK(config.idleTimeoutSec == 30);
     CHECK(config.layerRoots.size() == 4);
     CHECK(config.capsAllowlist.size() == 5);
+    CHECK(config.maxRunningBuilds == 16);
+    CHECK(config.maxRunningBuildsPerUser == 8);
+    CHECK(config.polkitTimeoutSec == 20);
+    CHECK(config.polkitInteractiveTimeoutSec == 300);
 }
 
 TEST_CASE("configuration keys override the defaults")
 {
     auto config = parseConfig(R"({"overlays_root": "/srv/overlays", "limits": {"memory_max": 1048576,
         "tasks_max": 64, "cpu_quota": 50, "timeout_sec": 10}, "idle_timeout_sec": 5,
-        "caps_allowlist": ["CAP_NET_RAW"], "sandbox_user": "builder"})");
+        "caps_allowlist": ["CAP_NET_RAW"], "sandbox_user": "builder", "max_running_builds_per_user": 2,
+        "polkit_interactive_timeout_sec": 60})");
     CHECK(config.overlaysRoot == "/srv/overlays");
     CHECK(config.limits.memoryMaxBytes == 1048576);
     CHECK(config.limits.tasksMax == 64);
@@ -45,6 +50,8 @@ TEST_CASE("configuration keys override the defaults")
     CHECK(config.idleTimeoutSec == 5);
     CHECK(config.capsAllowlist == std::vector<std::string>{"cap_net_raw"});
     CHECK(config.sandboxUser == "builder");
+    CHECK(config.maxRunningBuildsPerUser == 2);
+    CHECK(config.polkitInteractiveTimeoutSec == 60);
 }
 
 TEST_CASE("an unknown key stops the daemon with an error naming the key")
