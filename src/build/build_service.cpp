@@ -183,13 +183,23 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
         // Read by systemd (EnvironmentFile=) as root, never by the sandbox.
         writeFile(stateDir + "/environment", environment, 0600);
         LogFile::create(stateDir + "/log");
-        fs::create_directories(runtimeDir);
-        // The script runs as the sandbox user, but what it writes must land
-        // owned by the owner user: the bind is idmapped sandbox -> owner.
-        auto owner = userIds(config_.ownerUser);
-        auto sandbox = userIds(config_.sandboxUser);
-        Idmap idmap{sandbox.uid, sandbox.gid, owner.uid, owner.gid};
-        bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay", &idmap);
+        if (skip)
+        {
+            // Nothing will run: the overlay is checked as for a build, but
+            // not bound (so skipping works even where idmapping does not).
+            BindMount::checkSource(config_.overlaysRoot, overlay);
+        }
+        else
+        {
+            fs::create_directories(runtimeDir);
+            // The script runs as the sandbox user, but what it writes must
+            // land owned by the owner user: the bind is idmapped sandbox ->
+            // owner.
+            auto owner = userIds(config_.ownerUser);
+            auto sandbox = userIds(config_.sandboxUser);
+            Idmap idmap{sandbox.uid, sandbox.gid, owner.uid, owner.gid};
+            bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay", &idmap);
+        }
     }
     catch (const BindError& e)
     {

@@ -40,7 +40,29 @@ int mountSetattr(int dfd, const char* path, unsigned flags, mount_attr* attr)
     throw BindError(error, what + ": " + std::strerror(error));
 }
 
+// The source directory ROOT/RELATIVE as an O_PATH fd, reached beneath ROOT
+// without symlinks. Runs in PID 1's mount namespace.
+UniqueFd openSource(const std::string& root, const std::string& relative)
+{
+    UniqueFd rootFd = openRoot(root);
+    if (!rootFd)
+    {
+        fail("cannot open the root " + root);
+    }
+    UniqueFd dir = openBeneath(rootFd.get(), relative, O_PATH | O_DIRECTORY);
+    if (!dir)
+    {
+        fail(root + "/" + relative + " is not a directory beneath " + root + " reachable without symlinks");
+    }
+    return dir;
+}
+
 } // namespace
+
+void BindMount::checkSource(const std::string& root, const std::string& relative)
+{
+    inHostMountNamespace([&] { (void)openSource(root, relative); });
+}
 
 BindMount BindMount::create(const std::string& root, const std::string& relative, const std::string& target,
                             const Idmap* idmap)
@@ -49,16 +71,7 @@ BindMount BindMount::create(const std::string& root, const std::string& relative
     // Resolve and clone in PID 1's namespace: the daemon's own view of the
     // roots may be read-only (ProtectSystem=), and a clone keeps that flag.
     inHostMountNamespace([&] {
-        UniqueFd rootFd = openRoot(root);
-        if (!rootFd)
-        {
-            fail("cannot open the root " + root);
-        }
-        UniqueFd dir = openBeneath(rootFd.get(), relative, O_PATH | O_DIRECTORY);
-        if (!dir)
-        {
-            fail(root + "/" + relative + " is not a directory beneath " + root + " reachable without symlinks");
-        }
+        UniqueFd dir = openSource(root, relative);
         UniqueFd tree(openTree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
         if (!tree)
         {

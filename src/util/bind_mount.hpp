@@ -35,6 +35,9 @@ class BindMount
                             const Idmap* idmap = nullptr);
     // Detaches a mount left at TARGET by an earlier daemon, if any.
     static void detach(const std::string& target);
+    // Resolves ROOT/RELATIVE exactly as create() does, binding nothing;
+    // throws BindError the same way.
+    static void checkSource(const std::string& root, const std::string& relative);
 
     BindMount() = default;
     BindMount(const BindMount&) = delete;

@@ -83,6 +83,27 @@ def test_skip_if_unchanged_returns_a_succeeded_job_without_running(svc):
     assert len(svc.c.run(["cat", f"{path}/runs"]).stdout.splitlines()) == 2
 
 
+def test_a_skipped_build_binds_nothing(svc):
+    """The overlay is checked but never bound when nothing runs, so a skip
+    works even on a filesystem that cannot be idmapped (the container's
+    overlayfs root), where a real build answers UnsupportedFilesystem."""
+    svc.overlay("skip-nobind")
+    script = "true # skip-nobind"
+    assert svc.build("skip-nobind", script)["properties"]["Result"] == "success"
+    svc.c.sh("mkdir -p /srv/ovl/skip-nobind && chown left4me: /srv/ovl/skip-nobind")
+    svc.set_config({"overlays_root": "/srv/ovl"})
+    skipped = svc.call("StartBuild", "skip-nobind", script, {"skip_if_unchanged": True})
+    assert "reply" in skipped, skipped
+    assert svc.c.run(["busctl", "get-property", "org.left4me.Builder", skipped["reply"][0],
+                      "org.left4me.Builder.Job", "Result"]).stdout.split() == ["s", '"skipped"']
+    ran = svc.call("StartBuild", "skip-nobind", script + " # changed", {"skip_if_unchanged": True})
+    assert ran["error"] == ERROR + "UnsupportedFilesystem"
+    # The overlay is still checked when the build would be skipped.
+    svc.c.sh("rm -rf /srv/ovl/skip-nobind && ln -s /etc /srv/ovl/skip-nobind")
+    gone = svc.call("StartBuild", "skip-nobind", script, {"skip_if_unchanged": True})
+    assert gone["error"] == ERROR + "InvalidArgument", gone
+
+
 def test_a_subscriber_receives_a_million_lines_complete_and_in_order(svc):
     svc.overlay("big")
     out = svc.build("big", "seq 1 1000000", timeout=120)
