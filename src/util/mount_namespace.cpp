@@ -22,9 +22,10 @@ namespace {
 void inHostMountNamespace(const std::function<void()>& fn)
 {
     // setns(CLONE_NEWNS) refuses a thread that shares its fs struct with
-    // others (GLib's worker threads do); give this thread its own once.
-    static const bool unshared = ::unshare(CLONE_FS) == 0;
-    if (!unshared)
+    // others. Threads started after an earlier unshare (GLib's workers)
+    // share ours again, so unshare every time; it is cheap when nobody
+    // shares.
+    if (::unshare(CLONE_FS) != 0)
     {
         fail("unshare(CLONE_FS)");
     }
