@@ -159,7 +159,9 @@ std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint3
     LineSplitter splitter;
     std::string buffer(chunkBytes, '\0');
     std::vector<std::string> lines;
-    while (line < wanted && offset < offset_)
+    std::size_t bytes = 0;
+    bool full = false;
+    while (line < wanted && offset < offset_ && !full)
     {
         auto n = ::pread(fd_.get(), buffer.data(), std::min<uint64_t>(buffer.size(), offset_ - offset),
                          static_cast<off_t>(offset));
@@ -175,8 +177,16 @@ std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint3
         }
         for (auto& l : lines)
         {
-            if (line >= from && line < wanted)
+            if (line >= from && line < wanted && !full)
             {
+                // A reply must stay far below the bus's message limit
+                // (32 MiB on the system bus): long lines shorten the page.
+                if (!out.empty() && bytes + l.size() > maxReadBytes)
+                {
+                    full = true;
+                    break;
+                }
+                bytes += l.size();
                 out.push_back(std::move(l));
             }
             ++line;

@@ -43,7 +43,10 @@ class LogFile
 
     // Up to MAX lines from line FROM, as Log delivered (or will deliver) them.
     // Returns the number of the line after the last one returned.
+    // At most MAX lines and, past the first line, at most maxReadBytes of
+    // text: a caller reads on from the returned next line.
     std::pair<uint64_t, std::vector<std::string>> read(uint64_t from, uint32_t max) const;
+    static constexpr std::size_t maxReadBytes = std::size_t{8} * 1024 * 1024;
 
   private:
     static gboolean onInotify(gint fd, GIOCondition condition, gpointer self);

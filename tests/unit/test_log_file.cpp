@@ -77,3 +77,22 @@ TEST_CASE("replaying a log gives exactly the lines that were delivered, from any
     CHECK(beyond == 50000);
     CHECK(none.empty());
 }
+
+TEST_CASE("a replay page stops before 8 MiB of text, however few lines that is")
+{
+    TempLog tmp;
+    std::string line(60 * 1024, 'x');
+    for (int i = 0; i < 200; ++i) // 200 lines of 60 KiB: about 12 MiB
+    {
+        tmp.append(line + "\n");
+    }
+    LogFile log(tmp.path, [](uint64_t, std::vector<std::string>&&) {});
+    log.finish();
+    REQUIRE(log.lineCount() == 200);
+    auto [next, page] = log.read(0, 65536);
+    CHECK(page.size() == LogFile::maxReadBytes / line.size());
+    CHECK(next == page.size());
+    auto [end, rest] = log.read(next, 65536);
+    CHECK(end == 200);
+    CHECK(page.size() + rest.size() == 200);
+}
