@@ -179,8 +179,12 @@ def test_a_read_only_mount_has_no_upper_layer(svc, layers, clean_mounts):
 
 def test_mounts_survive_a_restart_of_the_daemon(svc, layers, clean_mounts):
     where = svc.call("Mount", "srv6", layers, {})["reply"][0]
-    svc.c.run(["systemctl", "kill", "--signal=SIGKILL", "left4me-builderd.service"])
-    svc.wait_for(lambda: svc.is_active() != "active", what="the daemon to die")
+    # kill(1) on the main pid: systemctl kill goes through the container's
+    # cgroup, which sometimes fails with EIO here.
+    pid = svc.c.run(["systemctl", "show", "-P", "MainPID", "left4me-builderd.service"]).stdout.strip()
+    svc.c.run(["kill", "-9", pid])
+    svc.wait_for(lambda: svc.c.run(["systemctl", "show", "-P", "MainPID", "left4me-builderd.service"]).stdout.strip()
+                 != pid, what="the daemon to die")
     svc.stop_daemon()
     assert svc.call("Mount", "srv6", layers, {}) == {"reply": [where]}
     assert svc.call("Unmount", "srv6") == {"reply": []}
