@@ -335,7 +335,7 @@ class Job:
             # No object at the path: the job never existed, or the daemon
             # that ran it has exited (jobs do not outlive it).
             if error.name == "org.freedesktop.DBus.Error.UnknownObject":
-                raise NoSuchJob(f"There is no job {self.path}; jobs are forgotten when the daemon exits.") from None
+                raise NoSuchJob(f"There is no job {self.path}; ended jobs are removed after the configured retention.") from None
             raise
 
     def get(self, name):

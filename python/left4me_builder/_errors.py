@@ -46,7 +46,7 @@ class Busy(BuilderError):
 
 
 class NoSuchJob(BuilderError):
-    """No such job (jobs live until the daemon exits)."""
+    """No such job (ended jobs are removed after the configured retention)."""
 
 
 class NotSupported(BuilderError):

@@ -6,6 +6,8 @@
 #include "util/clock.hpp"
 #include "util/log.hpp"
 
+#include <algorithm>
+
 namespace left4me {
 
 std::string_view toString(JobState state)
@@ -100,6 +102,32 @@ void BuildJob::start(std::vector<UnitProperty> properties, uint64_t timeoutSec, 
                      }));
 }
 
+void BuildJob::adopt(uint64_t remainingSec)
+{
+    // The recorded state stays: "starting" if it never ran, as far as we know.
+    startJobDone_ = true;
+    timer_ = g_timeout_add_seconds(static_cast<guint>(std::max<uint64_t>(remainingSec, 1)), &BuildJob::onTimeout, this);
+    watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
+    log_.follow();
+    systemd_.refUnit(info_.unit, guarded([this](const sdbus::Error* error) {
+                         if (error != nullptr)
+                         {
+                             log::warning("Cannot reference adopted unit " + info_.unit + ": " + error->getMessage(),
+                                          {{"UNIT", info_.unit}});
+                         }
+                     }));
+    // It may have ended between the look that found it running and the watch.
+    systemd_.activeState(info_.unit, guarded([this](const sdbus::Error* error, const std::string& state) {
+                             onActiveState(error != nullptr ? std::string("inactive") : state);
+                         }));
+}
+
+void BuildJob::restoreEnded()
+{
+    ended_ = true;
+    log_.finish();
+}
+
 void BuildJob::failStart(const std::string& step, const sdbus::Error& error)
 {
     auto reason = step + ": " + error.getMessage();
@@ -175,6 +203,20 @@ void BuildJob::collect()
             job->finishWith("resources", -1);
             return;
         }
+        if (outcome.result == "success" && outcome.execMainStartUsec == 0)
+        {
+            // systemd had collected the instance and loaded it afresh (a
+            // daemon adopting a build that ended while none watched). The
+            // template keeps failed instances (CollectMode=inactive), so one
+            // that was running and is gone succeeded; one that never got
+            // to run did not.
+            bool ran = job->info_.state == JobState::running;
+            log::notice("The unit " + job->info_.unit + " was collected before it was adopted; it " +
+                            (ran ? "had succeeded" : "never ran"),
+                        {{"UNIT", job->info_.unit}});
+            job->finishWith(ran ? "success" : "resources", ran ? 0 : -1);
+            return;
+        }
         job->finishWith(outcome.result, unit::exitStatus(outcome.execMainCode, outcome.execMainStatus));
     });
 }
@@ -197,6 +239,9 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     log_.finish();
     bind_.reset();
     systemd_.unrefUnit(info_.unit);
+    // A failed instance stays loaded until reset (see the template); its
+    // result is read, so it may go now.
+    systemd_.resetFailedUnit(info_.unit);
 
     info_.result = std::move(result);
     info_.exitStatus = exitStatus;

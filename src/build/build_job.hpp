@@ -75,6 +75,17 @@ class BuildJob
     // Ends the job as succeeded with result "skipped" without running
     // anything: skip_if_unchanged found the same inputs built before.
     void skip();
+    // Takes over a build an earlier run of the daemon started: watches the
+    // unit, follows the log from its start and stops the build after
+    // REMAINING_SEC more seconds. If the unit has ended meanwhile, the job
+    // ends at once with systemd's verdict.
+    void adopt(uint64_t remainingSec);
+    // A job that ended before this daemon started, as info() says: only its
+    // log is read.
+    void restoreEnded();
+    // The daemon is exiting: a running build keeps its mount for the next
+    // daemon to adopt.
+    void leaveRunning() { bind_.release(); }
     // Stops the unit; the job ends cancelled once systemd reports it down.
     void cancel(std::function<void(std::string)> done);
 

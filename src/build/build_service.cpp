@@ -1,6 +1,7 @@
 #include "build/build_service.hpp"
 
 #include "build/cgroup_controllers.hpp"
+#include "build/job_record.hpp"
 #include "build/unit_properties.hpp"
 #include "bus/names.hpp"
 #include "systemd/unit_names.hpp"
@@ -75,6 +76,21 @@ BuildService::BuildService(const Config& config, BuildPaths paths, SystemdClient
     if (!(counter >> nextId_) || nextId_ == 0)
     {
         nextId_ = 1;
+    }
+}
+
+BuildService::~BuildService()
+{
+    if (pruneSource_ != 0)
+    {
+        g_source_remove(pruneSource_);
+    }
+    for (auto& [id, job] : jobs_)
+    {
+        if (!job->ended())
+        {
+            job->leaveRunning();
+        }
     }
 }
 
@@ -236,43 +252,16 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
     info.owner = owner;
     info.createdAt = clock::realtimeUsec();
     info.buildHash = hash;
-    auto job = std::make_unique<BuildJob>(std::move(info), stateDir + "/log", std::move(bind), systemd_);
-    auto* raw = job.get();
-    jobs_[id] = std::move(job);
+    uint64_t deadline = info.createdAt + options.limits.timeoutSec * 1000000;
+    auto* raw =
+        publish(std::make_unique<BuildJob>(std::move(info), stateDir + "/log", std::move(bind), systemd_), deadline);
     runningOverlays_[overlay] = id;
-    if (jobCreated_)
-    {
-        jobCreated_(*raw);
-    }
     log::info("Build " + std::to_string(id) + " of overlay " + overlay + " starting as " + raw->info().unit,
               {{"MESSAGE_ID", names::messageId::buildStarted},
                {"LEFT4ME_JOB", std::to_string(id)},
                {"LEFT4ME_OVERLAY", overlay},
                {"LEFT4ME_CALLER_UID", std::to_string(owner)},
                {"UNIT", raw->info().unit}});
-
-    // Whatever the bus layer listens to, the service must learn of the end
-    // too, to free the overlay for the next build.
-    auto events = raw->events();
-    events.finished = [this, raw, runtimeDir, inner = std::move(events.finished)] {
-        runningOverlays_.erase(raw->info().overlay);
-        if (raw->info().state == JobState::succeeded && raw->info().result == "success")
-        {
-            rememberSuccess(raw->info().overlay, raw->info().buildHash);
-        }
-        // The mount point went with the mount; its directory goes too.
-        std::error_code ignored;
-        fs::remove(runtimeDir, ignored);
-        if (inner)
-        {
-            inner();
-        }
-        if (jobEnded_)
-        {
-            jobEnded_(*raw);
-        }
-    };
-    raw->setEvents(std::move(events));
     if (skip)
     {
         raw->skip();
@@ -298,26 +287,195 @@ BuildJob* BuildService::find(uint64_t id) const
     return it == jobs_.end() ? nullptr : it->second.get();
 }
 
-void BuildService::cleanStaleMounts()
+BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec)
+{
+    auto* raw = job.get();
+    uint64_t id = raw->info().id;
+    jobs_[id] = std::move(job);
+    saveRecord(*raw, deadlineUsec);
+    if (jobCreated_)
+    {
+        jobCreated_(*raw);
+    }
+    // Whatever the bus layer listens to, the service must learn of the end
+    // too, to free the overlay for the next build and record the outcome.
+    auto events = raw->events();
+    // Running is recorded too: after a crash, a unit that is gone then
+    // means it ran and succeeded, not that it never started.
+    events.changed = [this, raw, deadlineUsec, inner = std::move(events.changed)](const auto& properties) {
+        if (raw->info().state == JobState::running &&
+            std::find(properties.begin(), properties.end(), "State") != properties.end())
+        {
+            saveRecord(*raw, deadlineUsec);
+        }
+        if (inner)
+        {
+            inner(properties);
+        }
+    };
+    events.finished = [this, raw, deadlineUsec, inner = std::move(events.finished)] {
+        runningOverlays_.erase(raw->info().overlay);
+        if (raw->info().state == JobState::succeeded && raw->info().result == "success")
+        {
+            rememberSuccess(raw->info().overlay, raw->info().buildHash);
+        }
+        saveRecord(*raw, deadlineUsec);
+        // The mount point went with the mount; its directory goes too. Never
+        // remove_all here: through a mount that is still there it would
+        // delete the overlay's files.
+        std::error_code ignored;
+        fs::remove(paths_.runtimeDir + "/jobs/" + std::to_string(raw->info().id), ignored);
+        if (inner)
+        {
+            inner();
+        }
+        if (jobEnded_)
+        {
+            jobEnded_(*raw);
+        }
+        // Not from inside the job's own callback: from the loop, once.
+        if (pruneSource_ == 0)
+        {
+            pruneSource_ = g_idle_add(
+                [](gpointer data) -> gboolean {
+                    auto* self = static_cast<BuildService*>(data);
+                    self->pruneSource_ = 0;
+                    self->prune();
+                    return G_SOURCE_REMOVE;
+                },
+                this);
+        }
+    };
+    raw->setEvents(std::move(events));
+    return raw;
+}
+
+void BuildService::saveRecord(const BuildJob& job, uint64_t deadlineUsec) const
+{
+    auto path = paths_.stateDir + "/jobs/" + std::to_string(job.info().id) + "/job.json";
+    std::error_code ignored;
+    fs::remove(path + ".tmp", ignored);
+    try
+    {
+        writeFile(path + ".tmp", serializeJobRecord({job.info(), deadlineUsec}), 0600);
+        fs::rename(path + ".tmp", path);
+    }
+    catch (const std::exception& e)
+    {
+        // The job itself goes on; only a later daemon could not adopt it.
+        log::warning(std::string("Cannot record job state: ") + e.what(),
+                     {{"LEFT4ME_JOB", std::to_string(job.info().id)}});
+    }
+}
+
+void BuildService::recover()
 {
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(paths_.runtimeDir + "/jobs", ec))
+    std::vector<uint64_t> ids;
+    for (const auto& entry : fs::directory_iterator(paths_.stateDir + "/jobs", ec))
     {
         auto name = entry.path().filename().string();
-        uint64_t id = std::strtoull(name.c_str(), nullptr, 10);
-        auto dir = entry.path().string();
-        systemd_.activeState(unit::buildUnitName(id), [dir](const sdbus::Error* error, const std::string& state) {
-            if (error == nullptr && (state == "active" || state == "activating" || state == "deactivating"))
-            {
-                log::warning("A build from an earlier run of the daemon is still running; leaving its mount",
-                             {{"LEFT4ME_MOUNT", dir + "/overlay"}});
-                return;
-            }
-            BindMount::detach(dir + "/overlay");
-            std::error_code ignored;
-            fs::remove_all(dir, ignored);
-        });
+        if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+        {
+            ids.push_back(std::strtoull(name.c_str(), nullptr, 10));
+        }
     }
+    std::sort(ids.begin(), ids.end());
+    for (auto id : ids)
+    {
+        recoverJob(id);
+    }
+    prune();
+    // Mounts of jobs that left no record (an older daemon): never leave them.
+    for (const auto& entry : fs::directory_iterator(paths_.runtimeDir + "/jobs", ec))
+    {
+        uint64_t id = std::strtoull(entry.path().filename().c_str(), nullptr, 10);
+        if (!jobs_.contains(id))
+        {
+            BindMount::detach(entry.path().string() + "/overlay");
+            std::error_code ignored;
+            fs::remove(entry.path(), ignored); // only if the detach left it empty
+        }
+    }
+}
+
+bool BuildService::expired(const JobInfo& info, std::size_t newerEnded) const
+{
+    uint64_t now = clock::realtimeUsec();
+    return newerEnded >= config_.jobRetentionCount ||
+           (info.finishedAt != 0 && now > info.finishedAt && now - info.finishedAt > config_.jobRetentionSec * 1000000);
+}
+
+void BuildService::prune()
+{
+    std::vector<uint64_t> doomed;
+    std::size_t newerEnded = 0;
+    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it) // newest first
+    {
+        if (!it->second->ended())
+        {
+            continue;
+        }
+        if (expired(it->second->info(), newerEnded))
+        {
+            doomed.push_back(it->first);
+        }
+        ++newerEnded;
+    }
+    for (auto id : doomed)
+    {
+        removeJob(id);
+    }
+}
+
+void BuildService::removeJob(uint64_t id)
+{
+    if (jobRemoved_)
+    {
+        jobRemoved_(id);
+    }
+    jobs_.erase(id);
+    std::error_code ignored;
+    fs::remove_all(paths_.stateDir + "/jobs/" + std::to_string(id), ignored);
+    log::debug("Removed ended job " + std::to_string(id) + " (retention)", {{"LEFT4ME_JOB", std::to_string(id)}});
+}
+
+void BuildService::recoverJob(uint64_t id)
+{
+    auto stateDir = paths_.stateDir + "/jobs/" + std::to_string(id);
+    auto runtimeDir = paths_.runtimeDir + "/jobs/" + std::to_string(id);
+    std::ifstream in(stateDir + "/job.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto record = parseJobRecord(text);
+    if (!record || record->info.id != id)
+    {
+        return; // no record, or one we cannot read: left alone, never guessed
+    }
+    const auto& info = record->info;
+    if (isEnded(info.state))
+    {
+        if (expired(info, 0))
+        {
+            std::error_code ignored;
+            fs::remove_all(stateDir, ignored);
+            return;
+        }
+        auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount(), systemd_);
+        job->restoreEnded();
+        publish(std::move(job), record->deadlineUsec);
+        return;
+    }
+    // Running, or ended while no daemon watched: adopted either way, and
+    // systemd's verdict ends it at once in the second case.
+    auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount::adopt(runtimeDir + "/overlay"), systemd_);
+    auto* raw = publish(std::move(job), record->deadlineUsec);
+    runningOverlays_[info.overlay] = id;
+    uint64_t now = clock::realtimeUsec();
+    uint64_t remaining = record->deadlineUsec > now ? (record->deadlineUsec - now + 999999) / 1000000 : 1;
+    log::notice("Adopting build " + std::to_string(id) + " of overlay " + info.overlay +
+                    " from an earlier run of the daemon",
+                {{"LEFT4ME_JOB", std::to_string(id)}, {"LEFT4ME_OVERLAY", info.overlay}, {"UNIT", info.unit}});
+    raw->adopt(remaining);
 }
 
 } // namespace left4me

@@ -4,6 +4,7 @@
 #include "build/build_options.hpp"
 #include "util/config.hpp"
 
+#include <glib.h>
 #include <sdbus-c++/Error.h>
 #include <sys/types.h>
 
@@ -28,12 +29,18 @@ class BuildService
     using Started = std::function<void(BuildJob* job, const sdbus::Error* error)>;
 
     BuildService(const Config& config, BuildPaths paths, SystemdClient& systemd);
+    BuildService(const BuildService&) = delete;
+    BuildService& operator=(const BuildService&) = delete;
+    // Builds outlive the daemon: running ones keep their mounts.
+    ~BuildService();
 
     // Told about every new job before it starts, so its bus object exists
     // before it can emit anything.
     void onJobCreated(std::function<void(BuildJob&)> hook) { jobCreated_ = std::move(hook); }
     // Told whenever a job ends.
     void onJobEnded(std::function<void(BuildJob&)> hook) { jobEnded_ = std::move(hook); }
+    // Told before an ended job is removed for good (retention).
+    void onJobRemoved(std::function<void(uint64_t id)> hook) { jobRemoved_ = std::move(hook); }
 
     void start(uid_t owner, const std::string& overlay, const std::string& script, const BuildOptions& options,
                Started done);
@@ -42,12 +49,24 @@ class BuildService
     [[nodiscard]] std::size_t running() const { return runningOverlays_.size(); }
     [[nodiscard]] std::size_t runningFor(uid_t owner) const;
 
-    // Detaches mounts an earlier daemon left behind for builds that are no
-    // longer running.
-    void cleanStaleMounts();
+    // Republishes the jobs an earlier run of the daemon recorded: ended ones
+    // as they ended, running ones adopted (their unit watched, their log
+    // followed, their mount detached at the end, their timeout re-armed), and
+    // ones that ended unwatched with the outcome the template recorded.
+    // Detaches mounts no job owns. Call once the bus layer's hooks are set.
+    void recover();
 
   private:
     uint64_t allocateId();
+    // Owns JOB, records it on disk, tells the bus layer and hooks its end.
+    BuildJob* publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec);
+    void saveRecord(const BuildJob& job, uint64_t deadlineUsec) const;
+    void recoverJob(uint64_t id);
+    // Removes ended jobs past job_retention_sec or beyond the newest
+    // job_retention_count: bus object, record and log together.
+    void prune();
+    [[nodiscard]] bool expired(const JobInfo& info, std::size_t newerEnded) const;
+    void removeJob(uint64_t id);
     // The hash of the last successful build of OVERLAY, for skip_if_unchanged.
     std::string lastSuccess(const std::string& overlay) const;
     void rememberSuccess(const std::string& overlay, const std::string& hash) const;
@@ -59,6 +78,8 @@ class BuildService
     std::map<std::string, uint64_t> runningOverlays_;
     std::function<void(BuildJob&)> jobCreated_;
     std::function<void(BuildJob&)> jobEnded_;
+    std::function<void(uint64_t)> jobRemoved_;
+    guint pruneSource_ = 0;
     uint64_t nextId_ = 0;
 };
 

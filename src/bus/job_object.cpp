@@ -47,6 +47,7 @@ JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CancelHandler cance
 JobObject::~JobObject()
 {
     job_.setEvents({});
+    emitInterfacesRemovedSignal({names::jobInterface});
     unregisterAdaptor();
 }
 

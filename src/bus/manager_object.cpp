@@ -84,6 +84,7 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Auth
             },
             [this] { idle_.activity(); });
     });
+    builds_.onJobRemoved([this](uint64_t id) { jobs_.erase(id); });
     registerAdaptor();
     mounts_.onChanged([this](const std::string& instance) { syncMountObject(instance); });
     for (const auto& [instance, record] : mounts_.records())
@@ -95,6 +96,7 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Auth
 ManagerObject::~ManagerObject()
 {
     mounts_.onChanged({});
+    builds_.onJobRemoved({});
     mountObjects_.clear();
     jobs_.clear();
     unregisterAdaptor();

@@ -44,13 +44,15 @@ int run(const left4me::Config& config)
     Authorizer authorizer{std::chrono::seconds(config.polkitTimeoutSec),
                           std::chrono::seconds(config.polkitInteractiveTimeoutSec)};
     BuildService builds(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR}, systemd);
-    builds.cleanStaleMounts();
     MountService mounts(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR, LEFT4ME_UNIT_DIR}, systemd);
     mounts.recover();
     IdleExit idle(
         config.idleTimeoutSec, loop, [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy(); },
         [&] { bus->releaseName(names::busName); });
     ManagerObject manager(*bus, config, authorizer, builds, mounts, idle);
+    // After the bus objects' hooks are set, so that recovered jobs are
+    // published like new ones.
+    builds.recover();
     // The name comes last: the first queued call must find every object.
     bus->requestName(names::busName);
 

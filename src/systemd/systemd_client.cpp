@@ -240,6 +240,7 @@ void SystemdClient::serviceOutcome(const std::string& unit,
                 outcome.result = variantOr<std::string>(props, "Result", "");
                 outcome.execMainCode = variantOr<int32_t>(props, "ExecMainCode", 0);
                 outcome.execMainStatus = variantOr<int32_t>(props, "ExecMainStatus", 0);
+                outcome.execMainStartUsec = variantOr<uint64_t>(props, "ExecMainStartTimestamp", 0);
             }
             done(error, outcome);
         });

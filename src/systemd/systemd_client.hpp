@@ -28,7 +28,8 @@ struct UnitProperty
 // What a service unit left behind once it stopped.
 struct ServiceOutcome
 {
-    std::string result; // systemd's Result=, e.g. "success", "exit-code"
+    std::string result;             // systemd's Result=, e.g. "success", "exit-code"
+    uint64_t execMainStartUsec = 0; // 0: this (possibly freshly loaded) unit never ran
     int32_t execMainCode = 0;
     int32_t execMainStatus = 0;
 };

@@ -38,6 +38,9 @@ class BindMount
     // Resolves ROOT/RELATIVE exactly as create() does, binding nothing;
     // throws BindError the same way.
     static void checkSource(const std::string& root, const std::string& relative);
+    // Takes ownership of a mount an earlier daemon left at TARGET for a build
+    // that is still running: it is detached when the owner goes.
+    static BindMount adopt(std::string target) { return BindMount(std::move(target)); }
 
     BindMount() = default;
     BindMount(const BindMount&) = delete;
@@ -47,6 +50,9 @@ class BindMount
     ~BindMount();
 
     void reset();
+    // Gives the mount up without detaching it: the daemon exits while the
+    // build runs, and the next daemon adopts the mount with the build.
+    void release() { target_.clear(); }
 
   private:
     explicit BindMount(std::string target) : target_(std::move(target)) {}

@@ -180,6 +180,12 @@ Config parseConfig(std::string_view text)
          [&](const Json& v, const std::string& k) {
              config.maxRunningBuilds = static_cast<uint32_t>(positive(v, k, 4096));
          }},
+        {"job_retention_sec",
+         [&](const Json& v, const std::string& k) { config.jobRetentionSec = positive(v, k, 366ULL * 86400); }},
+        {"job_retention_count",
+         [&](const Json& v, const std::string& k) {
+             config.jobRetentionCount = static_cast<uint32_t>(positive(v, k, 100000));
+         }},
         {"max_running_builds_per_user",
          [&](const Json& v, const std::string& k) {
              config.maxRunningBuildsPerUser = static_cast<uint32_t>(positive(v, k, 4096));

@@ -34,6 +34,8 @@ TEST_CASE("an empty configuration gives the documented defaults")
     CHECK(config.maxRunningBuildsPerUser == 8);
     CHECK(config.polkitTimeoutSec == 20);
     CHECK(config.polkitInteractiveTimeoutSec == 300);
+    CHECK(config.jobRetentionSec == 7 * 86400);
+    CHECK(config.jobRetentionCount == 100);
 }
 
 TEST_CASE("configuration keys override the defaults")
@@ -41,7 +43,7 @@ TEST_CASE("configuration keys override the defaults")
     auto config = parseConfig(R"({"overlays_root": "/srv/overlays", "limits": {"memory_max": 1048576,
         "tasks_max": 64, "cpu_quota": 50, "timeout_sec": 10}, "idle_timeout_sec": 5,
         "caps_allowlist": ["CAP_NET_RAW"], "sandbox_user": "builder", "max_running_builds_per_user": 2,
-        "polkit_interactive_timeout_sec": 60})");
+        "polkit_interactive_timeout_sec": 60, "job_retention_sec": 3600, "job_retention_count": 5})");
     CHECK(config.overlaysRoot == "/srv/overlays");
     CHECK(config.limits.memoryMaxBytes == 1048576);
     CHECK(config.limits.tasksMax == 64);
@@ -52,6 +54,8 @@ TEST_CASE("configuration keys override the defaults")
     CHECK(config.sandboxUser == "builder");
     CHECK(config.maxRunningBuildsPerUser == 2);
     CHECK(config.polkitInteractiveTimeoutSec == 60);
+    CHECK(config.jobRetentionSec == 3600);
+    CHECK(config.jobRetentionCount == 5);
 }
 
 TEST_CASE("an unknown key stops the daemon with an error naming the key")

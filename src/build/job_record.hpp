@@ -1,0 +1,31 @@
+#pragma once
+
+// What the daemon keeps on disk about each job, so that a restarted daemon
+// (after a crash, an idle exit or kill -9) can republish ended jobs and adopt
+// running ones: jobs/<id>/job.json, written when the job is created, when it
+// starts running and when it ends. Pure, so that the format is unit-tested.
+#include "build/build_job.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace left4me {
+
+struct JobRecord
+{
+    JobInfo info;
+    uint64_t deadlineUsec = 0; // realtime µs past which the build is stopped (timeout_sec)
+};
+
+std::string serializeJobRecord(const JobRecord& record);
+// Nothing for a malformed record: the job is then left alone, never guessed.
+std::optional<JobRecord> parseJobRecord(std::string_view text);
+
+std::optional<JobState> jobStateFromString(std::string_view name);
+[[nodiscard]] bool isEnded(JobState state);
+
+// The job state a unit's RESULT means when nobody asked for a stop.
+JobState stateForResult(std::string_view result);
+
+} // namespace left4me

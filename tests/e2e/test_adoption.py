@@ -1,0 +1,92 @@
+"""Builds outlive the daemon: after kill -9, a stop or an idle exit, the next
+daemon republishes ended jobs, adopts running ones and learns how the ones
+that ended meanwhile ended."""
+
+import json
+import time
+
+CTL = "left4me-builderctl"
+
+
+def ctl_json(svc, *args):
+    return json.loads(svc.c.run([CTL, "--json"] + [str(a) for a in args]).stdout)
+
+
+def start(svc, overlay, script):
+    svc.overlay(overlay)
+    return svc.c.run([CTL, "build", overlay, "-", "--no-follow"], input=script).stdout.strip()
+
+
+def main_pid(svc):
+    return svc.c.run(["systemctl", "show", "-P", "MainPID", "left4me-builderd.service"]).stdout.strip()
+
+
+def mounts_of(svc, job):
+    return svc.c.sh(f"findmnt --task 1 -n -o TARGET | grep '/jobs/{job}/' ; true").stdout
+
+
+def test_kill_9_mid_build_the_build_completes_and_a_new_client_sees_it_whole(svc):
+    job = start(svc, "adopt-kill", "for i in $(seq 1 10); do echo tick $i; sleep 0.3; done\n")
+    time.sleep(1)
+    old = main_pid(svc)
+    svc.c.run(["kill", "-9", old])
+    # Restart=on-failure brings the daemon back without waiting for a call.
+    svc.wait_for(lambda: main_pid(svc) not in ("0", old) and svc.is_active() == "active", timeout=15,
+                 what="the daemon to restart")
+    log = svc.c.run([CTL, "log", job, "--follow"], timeout=60).stdout.splitlines()
+    assert log == [f"tick {i}" for i in range(1, 11)]
+    status = ctl_json(svc, "status", job)
+    assert (status["State"], status["Result"], status["ExitStatus"]) == ("succeeded", "success", 0)
+    assert mounts_of(svc, job) == ""
+    # The overlay is free again, and the adopted job's success counts for skip_if_unchanged.
+    assert svc.c.run([CTL, "build", "adopt-kill", "-"], input="echo next\n").stdout == "next\n"
+    journal = svc.c.run(["journalctl", "-o", "cat", "-u", "left4me-builderd.service", f"LEFT4ME_JOB={job}"]).stdout
+    assert f"Adopting build {job}" in journal
+
+
+def test_builds_that_end_while_no_daemon_runs_are_reported_with_their_result(svc):
+    ok = start(svc, "adopt-ok", "echo fine; sleep 1\n")
+    bad = start(svc, "adopt-bad", "echo broken >&2; sleep 1; exit 5\n")
+    svc.stop_daemon()  # a clean stop (also what an idle exit does); the builds go on
+    time.sleep(2.5)    # both have ended, unwatched
+    # The next call activates a new daemon, which finds both and asks
+    # systemd how they ended (a moment after it is on the bus).
+    svc.wait_for(lambda: ctl_json(svc, "status", bad)["State"] != "running", what="the adopted jobs to end")
+    ok_status = ctl_json(svc, "status", ok)
+    bad_status = ctl_json(svc, "status", bad)
+    assert (ok_status["State"], ok_status["Result"], ok_status["ExitStatus"]) == ("succeeded", "success", 0)
+    assert (bad_status["State"], bad_status["Result"], bad_status["ExitStatus"]) == ("failed", "exit-code", 5)
+    assert svc.c.run([CTL, "log", ok]).stdout == "fine\n"
+    assert svc.c.run([CTL, "log", bad]).stdout == "broken\n"
+    assert mounts_of(svc, ok) == "" and mounts_of(svc, bad) == ""
+    # The failed instance was kept for its result, and reset once read.
+    svc.wait_for(lambda: svc.c.run(["systemctl", "is-failed", f"left4me-build@{bad}.service"],
+                                   check=False).stdout.strip() != "failed", what="the failed unit to be reset")
+
+
+def test_ended_jobs_stay_queryable_across_daemon_restarts(svc):
+    job = start(svc, "adopt-history", "echo kept\n")
+    svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] == "succeeded", what="the build to end")
+    svc.stop_daemon()
+    everything = ctl_json(svc, "jobs", "--all")
+    mine = [j for j in everything if str(j["Id"]) == job]
+    assert mine and mine[0]["State"] == "succeeded" and mine[0]["Overlay"] == "adopt-history"
+    assert svc.c.run([CTL, "log", job]).stdout == "kept\n"
+
+
+def test_ended_jobs_are_removed_past_the_retention_count(svc):
+    svc.set_config({"job_retention_count": 2})
+    jobs = [start(svc, f"retain-{i}", f"echo {i}\n") for i in range(4)]
+    for job in jobs:
+        svc.wait_for(lambda job=job: svc.c.run([CTL, "--json", "status", job], check=False).returncode != 0
+                     or ctl_json(svc, "status", job)["State"] == "succeeded", what=f"job {job} to end")
+    time.sleep(0.5)
+    ids = {str(j["Id"]) for j in ctl_json(svc, "jobs", "--all")}
+    assert jobs[-2] in ids and jobs[-1] in ids
+    assert jobs[0] not in ids and jobs[1] not in ids
+    assert svc.c.run([CTL, "status", jobs[0]], check=False).returncode == 5
+    gone = svc.c.run(["test", "-e", f"/var/lib/left4me-builder/jobs/{jobs[0]}"], check=False)
+    assert gone.returncode != 0  # record and log went with the object
+    # Also across a restart.
+    svc.stop_daemon()
+    assert {str(j["Id"]) for j in ctl_json(svc, "jobs", "--all")} == {jobs[-2], jobs[-1]}

@@ -1,0 +1,49 @@
+#include "build/job_record.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace left4me;
+
+TEST_CASE("a job record survives a round trip through its file format")
+{
+    JobRecord record;
+    record.info.id = 42;
+    record.info.overlay = "ovl";
+    record.info.unit = "left4me-build@42.service";
+    record.info.owner = 1001;
+    record.info.createdAt = 1700000000000000;
+    record.info.state = JobState::running;
+    record.info.buildHash = std::string(64, 'a');
+    record.info.progress = 0.5;
+    record.info.statusText = "half \xc3\xa4";
+    record.deadlineUsec = 1700000003600000;
+    auto parsed = parseJobRecord(serializeJobRecord(record));
+    REQUIRE(parsed);
+    CHECK(parsed->info.id == 42);
+    CHECK(parsed->info.overlay == "ovl");
+    CHECK(parsed->info.unit == "left4me-build@42.service");
+    CHECK(parsed->info.owner == 1001);
+    CHECK(toString(parsed->info.state) == "running");
+    CHECK(parsed->info.exitStatus == -1);
+    CHECK(parsed->info.statusText == "half \xc3\xa4");
+    CHECK(parsed->deadlineUsec == 1700000003600000);
+}
+
+TEST_CASE("a damaged job record is refused, never guessed")
+{
+    CHECK_FALSE(parseJobRecord(""));
+    CHECK_FALSE(parseJobRecord("{"));
+    CHECK_FALSE(parseJobRecord(R"({"id": 1})"));
+    JobRecord record;
+    record.info.unit = "u";
+    auto text = serializeJobRecord(record);
+    auto at = text.find("starting");
+    REQUIRE(at != std::string::npos);
+    CHECK_FALSE(parseJobRecord(text.replace(at, 8, "sleeping")));
+}
+
+TEST_CASE("a unit's result gives the job state")
+{
+    CHECK(toString(stateForResult("success")) == "succeeded");
+    CHECK(toString(stateForResult("exit-code")) == "failed");
+}
