@@ -4,6 +4,11 @@
 
 namespace left4me::cli {
 
+bool isEndedState(std::string_view state)
+{
+    return state == "succeeded" || state == "failed" || state == "cancelled";
+}
+
 int exitCodeForError(std::string_view name)
 {
     namespace error = names::error;

@@ -16,6 +16,9 @@ inline constexpr int timedOut = 124;    // a build ended with result "timeout", 
 inline constexpr int interrupted = 130; // SIGINT, as a shell reports it
 } // namespace exit_code
 
+// True for the Job states that are final: succeeded, failed, cancelled.
+bool isEndedState(std::string_view state);
+
 // The exit status for a D-Bus error NAME answered by the service or the bus.
 int exitCodeForError(std::string_view name);
 

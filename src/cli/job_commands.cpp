@@ -8,6 +8,7 @@
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "cli/sigint_watch.hpp"
+#include "util/variant_map.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -49,17 +50,6 @@ std::string readScript(const std::string& name)
 uint64_t idOf(const std::string& path)
 {
     return std::stoull(path.substr(std::strlen(names::jobPathPrefix)));
-}
-
-bool isEnded(const std::string& state)
-{
-    return state == "succeeded" || state == "failed" || state == "cancelled";
-}
-
-template <typename T> T get(const PropertyMap& properties, const char* name, T fallback)
-{
-    auto it = properties.find(name);
-    return it == properties.end() ? fallback : it->second.get<T>();
 }
 
 nlohmann::json jobJson(const std::string& path, const PropertyMap& properties)
@@ -185,14 +175,14 @@ int runJobs(Session& session, const CommandLine& line)
         {
             continue;
         }
-        if (!line.has("all") && isEnded(get(job->second, "State", std::string())))
+        if (!line.has("all") && isEndedState(variantOr(job->second, "State", std::string())))
         {
             continue;
         }
         jobs.emplace_back(path, job->second);
     }
     std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) {
-        return get(a.second, "Id", uint64_t{0}) < get(b.second, "Id", uint64_t{0});
+        return variantOr(a.second, "Id", uint64_t{0}) < variantOr(b.second, "Id", uint64_t{0});
     });
 
     if (line.has("json"))
@@ -209,12 +199,12 @@ int runJobs(Session& session, const CommandLine& line)
     rows.reserve(jobs.size());
     for (const auto& [path, p] : jobs)
     {
-        int exit = get(p, "ExitStatus", int32_t{-1});
-        std::string result = get(p, "Result", std::string());
-        rows.push_back({std::to_string(get(p, "Id", uint64_t{0})), get(p, "State", std::string()),
+        int exit = variantOr(p, "ExitStatus", int32_t{-1});
+        std::string result = variantOr(p, "Result", std::string());
+        rows.push_back({std::to_string(variantOr(p, "Id", uint64_t{0})), variantOr(p, "State", std::string()),
                         result.empty() ? "-" : result, exit < 0 ? "-" : std::to_string(exit),
-                        get(p, "Overlay", std::string()), userName(get(p, "Owner", uint32_t{0})),
-                        localTime(get(p, "CreatedAt", uint64_t{0}))});
+                        variantOr(p, "Overlay", std::string()), userName(variantOr(p, "Owner", uint32_t{0})),
+                        localTime(variantOr(p, "CreatedAt", uint64_t{0}))});
     }
     printTable({_("ID"), _("STATE"), _("RESULT"), _("EXIT"), _("OVERLAY"), _("OWNER"), _("CREATED")}, rows);
     return exit_code::success;
@@ -229,24 +219,24 @@ int runStatus(Session& session, const CommandLine& line)
         printJsonLine(jobJson(path, p));
         return exit_code::success;
     }
-    int exit = get(p, "ExitStatus", int32_t{-1});
-    double progress = get(p, "Progress", -1.0);
-    std::string result = get(p, "Result", std::string());
-    uint32_t owner = get(p, "Owner", uint32_t{0});
+    int exit = variantOr(p, "ExitStatus", int32_t{-1});
+    double progress = variantOr(p, "Progress", -1.0);
+    std::string result = variantOr(p, "Result", std::string());
+    uint32_t owner = variantOr(p, "Owner", uint32_t{0});
     std::vector<std::pair<std::string, std::string>> rows = {
-        {_("Job"), std::to_string(get(p, "Id", uint64_t{0}))},
+        {_("Job"), std::to_string(variantOr(p, "Id", uint64_t{0}))},
         {_("Path"), path},
-        {_("Unit"), get(p, "Unit", std::string())},
-        {_("Overlay"), get(p, "Overlay", std::string())},
-        {_("State"), get(p, "State", std::string())},
+        {_("Unit"), variantOr(p, "Unit", std::string())},
+        {_("Overlay"), variantOr(p, "Overlay", std::string())},
+        {_("State"), variantOr(p, "State", std::string())},
         {_("Result"), result.empty() ? "-" : result},
         {_("Exit status"), exit < 0 ? "-" : std::to_string(exit)},
         {_("Owner"), userName(owner) + " (" + std::to_string(owner) + ")"},
-        {_("Created"), localTime(get(p, "CreatedAt", uint64_t{0}))},
-        {_("Finished"), localTime(get(p, "FinishedAt", uint64_t{0}))},
-        {_("Build hash"), get(p, "BuildHash", std::string())},
+        {_("Created"), localTime(variantOr(p, "CreatedAt", uint64_t{0}))},
+        {_("Finished"), localTime(variantOr(p, "FinishedAt", uint64_t{0}))},
+        {_("Build hash"), variantOr(p, "BuildHash", std::string())},
         {_("Progress"), progress < 0 ? "-" : std::to_string(std::lround(progress * 100)) + "%"},
-        {_("Status"), get(p, "StatusText", std::string())},
+        {_("Status"), variantOr(p, "StatusText", std::string())},
     };
     size_t width = 0;
     for (const auto& row : rows)

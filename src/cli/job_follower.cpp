@@ -1,6 +1,8 @@
 #include "cli/job_follower.hpp"
 
 #include "bus/names.hpp"
+#include "cli/exit_status.hpp"
+#include "util/variant_map.hpp"
 
 namespace left4me::cli {
 
@@ -10,17 +12,6 @@ using JobProxy = org::left4me::Builder::Job_proxy;
 
 // ReadLog's own ceiling per call.
 constexpr uint32_t readChunk = 65536;
-
-bool isEnded(const std::string& state)
-{
-    return state == "succeeded" || state == "failed" || state == "cancelled";
-}
-
-template <typename T> T valueOr(const std::map<std::string, sdbus::Variant>& properties, const char* name, T fallback)
-{
-    auto it = properties.find(name);
-    return it == properties.end() ? fallback : it->second.get<T>();
-}
 
 } // namespace
 
@@ -42,13 +33,13 @@ JobOutcome JobFollower::run(GMainLoop* loop, bool follow)
 {
     catchUp();
     auto properties = GetAll(JobProxy::INTERFACE_NAME);
-    fraction_ = valueOr(properties, "Progress", -1.0);
-    status_ = valueOr(properties, "StatusText", std::string());
+    fraction_ = variantOr(properties, "Progress", -1.0);
+    status_ = variantOr(properties, "StatusText", std::string());
     if (progress_ && (fraction_ >= 0 || !status_.empty()))
     {
         progress_(fraction_, status_);
     }
-    if (isEnded(valueOr(properties, "State", std::string())))
+    if (isEndedState(variantOr(properties, "State", std::string())))
     {
         // Lines written between the replay and the property read.
         catchUp();
@@ -79,9 +70,9 @@ JobOutcome JobFollower::run(GMainLoop* loop, bool follow)
     if (!interrupted_)
     {
         properties = GetAll(JobProxy::INTERFACE_NAME);
-        outcome.state = valueOr(properties, "State", std::string());
-        outcome.result = valueOr(properties, "Result", std::string());
-        outcome.exitStatus = valueOr(properties, "ExitStatus", int32_t{-1});
+        outcome.state = variantOr(properties, "State", std::string());
+        outcome.result = variantOr(properties, "Result", std::string());
+        outcome.exitStatus = variantOr(properties, "ExitStatus", int32_t{-1});
     }
     return outcome;
 }

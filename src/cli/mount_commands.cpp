@@ -6,6 +6,7 @@
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "util/join.hpp"
+#include "util/variant_map.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -15,12 +16,6 @@ namespace left4me::cli {
 namespace {
 
 constexpr const char* mountInterface = org::left4me::Builder::Mount_proxy::INTERFACE_NAME;
-
-template <typename T> T get(const PropertyMap& properties, const char* name, T fallback)
-{
-    auto it = properties.find(name);
-    return it == properties.end() ? fallback : it->second.get<T>();
-}
 
 } // namespace
 
@@ -66,7 +61,7 @@ int runMounts(Session& session, const CommandLine& line)
         }
     }
     std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) {
-        return get(a.second, "Instance", std::string()) < get(b.second, "Instance", std::string());
+        return variantOr(a.second, "Instance", std::string()) < variantOr(b.second, "Instance", std::string());
     });
     if (line.has("json"))
     {
@@ -84,9 +79,10 @@ int runMounts(Session& session, const CommandLine& line)
     rows.reserve(mounts.size());
     for (const auto& [path, p] : mounts)
     {
-        rows.push_back({get(p, "Instance", std::string()), get(p, "Where", std::string()),
-                        get(p, "ReadOnly", false) ? "ro" : "rw", get(p, "Persistent", false) ? _("yes") : _("no"),
-                        join(get(p, "Layers", std::vector<std::string>{}), ":")});
+        rows.push_back({variantOr(p, "Instance", std::string()), variantOr(p, "Where", std::string()),
+                        variantOr(p, "ReadOnly", false) ? "ro" : "rw",
+                        variantOr(p, "Persistent", false) ? _("yes") : _("no"),
+                        join(variantOr(p, "Layers", std::vector<std::string>{}), ":")});
     }
     printTable({_("INSTANCE"), _("WHERE"), _("MODE"), _("PERSISTENT"), _("LAYERS")}, rows);
     return exit_code::success;

@@ -2,6 +2,7 @@
 
 #include "systemd/unit_names.hpp"
 #include "util/log.hpp"
+#include "util/variant_map.hpp"
 
 namespace left4me {
 
@@ -37,23 +38,6 @@ std::vector<sdbus::Struct<std::string, sdbus::Variant>> toVariants(const std::ve
         values.emplace_back(property.name, toVariant(property));
     }
     return values;
-}
-
-template <typename T> T variantOr(const std::map<std::string, sdbus::Variant>& map, const std::string& key, T fallback)
-{
-    auto it = map.find(key);
-    if (it == map.end())
-    {
-        return fallback;
-    }
-    try
-    {
-        return it->second.get<T>();
-    }
-    catch (const sdbus::Error&)
-    {
-        return fallback;
-    }
 }
 
 } // namespace

@@ -41,7 +41,7 @@ struct Config
     uint32_t maxRunningBuildsPerUser = 8;
     // Ended jobs (object, record and log) are kept this long, and at most
     // this many; then they are removed together.
-    uint64_t jobRetentionSec = 7 * 86400;
+    uint64_t jobRetentionSec = uint64_t{7} * 86400;
     uint32_t jobRetentionCount = 100;
     // Run builds even where cgroup limits cannot be enforced (cgroup v1 or
     // hybrid hosts, containers); each build then logs a warning.

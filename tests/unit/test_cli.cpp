@@ -129,6 +129,8 @@ TEST_CASE("a followed build exits as its script did")
     CHECK(exitCodeForJob("failed", "resources", -1, false) == exit_code::failure);
     CHECK(exitCodeForJob("cancelled", "signal", 143, true) == exit_code::interrupted);
     CHECK(exitCodeForJob("cancelled", "signal", 143, false) == 143);
+    CHECK(isEndedState("cancelled"));
+    CHECK_FALSE(isEndedState("running"));
 }
 
 TEST_CASE("the log cursor merges a replay and live batches without gap or duplicate")
