@@ -184,3 +184,12 @@ def test_running_builds_are_limited_overall_and_per_caller(svc):
     assert "max_running_builds)" in full["message"]
     for job in (first["reply"][0], other["reply"][0]):
         svc.call("Cancel", job)
+
+
+def test_the_sandbox_resolves_names_with_public_resolvers_not_the_hosts(svc):
+    """The host's resolver sits on loopback or the LAN, out of the public-only
+    sandbox's reach; the sandbox gets public resolvers instead."""
+    svc.overlay("resolv")
+    out = svc.build("resolv", "grep '^nameserver' /etc/resolv.conf")
+    assert out["properties"]["State"] == "succeeded", out
+    assert out["lines"] == ["nameserver 1.1.1.1", "nameserver 9.9.9.9", "nameserver 2606:4700:4700::1111"]
