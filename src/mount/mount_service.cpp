@@ -207,8 +207,17 @@ void MountService::mount(const MountRequest& request, Mounted done)
     }
     auto upper = instanceDir + "/upper";
     auto work = instanceDir + "/work";
+    // overlayfs needs two lower layers when there is no upper one: a
+    // read-only mount of one layer gets an empty directory below it.
+    auto lowersWithEmpty = [&](std::vector<std::string> lowers) {
+        if (request.readOnly && lowers.size() == 1)
+        {
+            lowers.push_back(paths_.runtimeDir + "/empty"); // created below, with the other side effects
+        }
+        return lowers;
+    };
     {
-        overlay::Spec persistentSpec{request.layers, request.readOnly ? "" : upper, work};
+        overlay::Spec persistentSpec{lowersWithEmpty(request.layers), request.readOnly ? "" : upper, work};
         auto realOptions = overlay::options(persistentSpec);
         if (request.persistent && realOptions.size() > overlay::maxOptionsBytes)
         {
@@ -224,6 +233,10 @@ void MountService::mount(const MountRequest& request, Mounted done)
     }
 
     // Side effects from here on.
+    if (request.readOnly && request.layers.size() == 1)
+    {
+        fs::create_directories(paths_.runtimeDir + "/empty");
+    }
     if (::mkdirat(root.get(), request.instance.c_str(), 0755) != 0 && errno != EEXIST)
     {
         throwError(names::error::failed, "Cannot create " + instanceDir + ": " + std::strerror(errno));
@@ -252,13 +265,7 @@ void MountService::mount(const MountRequest& request, Mounted done)
         {
             lowers.push_back("/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd.get()));
         }
-        if (request.readOnly && lowers.size() == 1)
-        {
-            // overlayfs needs two lower layers when there is no upper one.
-            lowers.push_back(paths_.runtimeDir + "/empty");
-            fs::create_directories(lowers.back());
-        }
-        pending->options = overlay::options({lowers, request.readOnly ? "" : upper, work});
+        pending->options = overlay::options({lowersWithEmpty(std::move(lowers)), request.readOnly ? "" : upper, work});
         pending->layerFds = std::move(layerFds);
     }
 

@@ -177,6 +177,17 @@ def test_a_read_only_mount_has_no_upper_layer(svc, layers, clean_mounts):
     assert "upperdir" not in mounts_of(svc, where)
 
 
+def test_a_persistent_read_only_mount_of_one_layer_works(svc, layers, clean_mounts):
+    """overlayfs wants two lower layers without an upper one; the persistent
+    unit, which names real paths, gets the empty one too."""
+    answer = svc.call("Mount", "ro1", [layers[0]], {"read_only": True, "persistent": True})
+    assert "reply" in answer, answer
+    where = answer["reply"][0]
+    assert svc.c.run(["cat", f"{where}/who"]).stdout == "cfg\n"
+    assert svc.c.run(["touch", f"{where}/x"], check=False).returncode != 0
+    assert svc.call("Unmount", "ro1") == {"reply": []}
+
+
 def test_mounts_survive_a_restart_of_the_daemon(svc, layers, clean_mounts):
     where = svc.call("Mount", "srv6", layers, {})["reply"][0]
     # kill(1) on the main pid: systemctl kill goes through the container's
