@@ -6,6 +6,7 @@
 #include "bus/names.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
+#include "util/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/users.hpp"
@@ -26,31 +27,6 @@ namespace left4me {
 namespace fs = std::filesystem;
 
 namespace {
-
-void writeFile(const std::string& path, const std::string& content, mode_t mode)
-{
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
-    if (!fd)
-    {
-        throw std::system_error(errno, std::generic_category(), "cannot create " + path);
-    }
-    std::string_view rest = content;
-    while (!rest.empty())
-    {
-        auto n = ::write(fd.get(), rest.data(), rest.size());
-        if (n < 0 && errno == EINTR)
-        {
-            continue;
-        }
-        if (n < 0)
-        {
-            throw std::system_error(errno, std::generic_category(), "cannot write " + path);
-        }
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    // The mode must not depend on the daemon's umask.
-    (void)::fchmod(fd.get(), mode);
-}
 
 // The uid and gid of USER. Throws std::runtime_error naming the user.
 UserIds userIds(const std::string& user)
@@ -101,12 +77,7 @@ uint64_t BuildService::allocateId()
         ++nextId_;
     }
     uint64_t id = nextId_++;
-    auto tmp = paths_.stateDir + "/next-job-id.tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << nextId_ << '\n';
-    }
-    fs::rename(tmp, paths_.stateDir + "/next-job-id");
+    replaceFile(paths_.stateDir + "/next-job-id", std::to_string(nextId_) + "\n", 0644);
     return id;
 }
 
@@ -122,12 +93,16 @@ void BuildService::rememberSuccess(const std::string& overlay, const std::string
 {
     std::error_code ignored;
     fs::create_directories(paths_.stateDir + "/last-success", ignored);
-    auto path = paths_.stateDir + "/last-success/" + overlay;
+    try
     {
-        std::ofstream out(path + ".tmp", std::ios::trunc);
-        out << hash << '\n';
+        replaceFile(paths_.stateDir + "/last-success/" + overlay, hash + "\n", 0644);
     }
-    fs::rename(path + ".tmp", path, ignored);
+    catch (const std::exception& e)
+    {
+        // Only skip_if_unchanged loses: the next build of OVERLAY runs.
+        log::warning(std::string("Cannot record the last successful build: ") + e.what(),
+                     {{"LEFT4ME_OVERLAY", overlay}});
+    }
 }
 
 std::size_t BuildService::runningFor(uid_t owner) const
@@ -195,9 +170,9 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
         fs::create_directory(stateDir);
         fs::permissions(stateDir, fs::perms::owner_all);
         // The sandbox reads the script through a read-only bind of this file.
-        writeFile(stateDir + "/script", script, 0644);
+        writeNewFile(stateDir + "/script", script, 0644);
         // Read by systemd (EnvironmentFile=) as root, never by the sandbox.
-        writeFile(stateDir + "/environment", environment, 0600);
+        writeNewFile(stateDir + "/environment", environment, 0600);
         LogFile::create(stateDir + "/log");
         if (skip)
         {
@@ -352,13 +327,10 @@ BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadline
 
 void BuildService::saveRecord(const BuildJob& job, uint64_t deadlineUsec) const
 {
-    auto path = paths_.stateDir + "/jobs/" + std::to_string(job.info().id) + "/job.json";
-    std::error_code ignored;
-    fs::remove(path + ".tmp", ignored);
     try
     {
-        writeFile(path + ".tmp", serializeJobRecord({job.info(), deadlineUsec}), 0600);
-        fs::rename(path + ".tmp", path);
+        replaceFile(paths_.stateDir + "/jobs/" + std::to_string(job.info().id) + "/job.json",
+                    serializeJobRecord({job.info(), deadlineUsec}), 0600);
     }
     catch (const std::exception& e)
     {
@@ -380,12 +352,14 @@ void BuildService::recover()
             ids.push_back(std::strtoull(name.c_str(), nullptr, 10));
         }
     }
-    std::sort(ids.begin(), ids.end());
+    // Newest first, so that retention is decided from the records alone:
+    // the logs of jobs it removes are never read.
+    std::sort(ids.rbegin(), ids.rend());
+    std::size_t newerEnded = 0;
     for (auto id : ids)
     {
-        recoverJob(id);
+        recoverJob(id, newerEnded);
     }
-    prune();
     // Mounts of jobs that left no record (an older daemon): never leave them.
     for (const auto& entry : fs::directory_iterator(paths_.runtimeDir + "/jobs", ec))
     {
@@ -440,7 +414,7 @@ void BuildService::removeJob(uint64_t id)
     log::debug("Removed ended job " + std::to_string(id) + " (retention)", {{"LEFT4ME_JOB", std::to_string(id)}});
 }
 
-void BuildService::recoverJob(uint64_t id)
+void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
 {
     auto stateDir = paths_.stateDir + "/jobs/" + std::to_string(id);
     auto runtimeDir = paths_.runtimeDir + "/jobs/" + std::to_string(id);
@@ -454,7 +428,7 @@ void BuildService::recoverJob(uint64_t id)
     const auto& info = record->info;
     if (isEnded(info.state))
     {
-        if (expired(info, 0))
+        if (expired(info, newerEnded++))
         {
             std::error_code ignored;
             fs::remove_all(stateDir, ignored);

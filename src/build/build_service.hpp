@@ -61,7 +61,8 @@ class BuildService
     // Owns JOB, records it on disk, tells the bus layer and hooks its end.
     BuildJob* publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec);
     void saveRecord(const BuildJob& job, uint64_t deadlineUsec) const;
-    void recoverJob(uint64_t id);
+    // NEWER_ENDED: ended jobs newer than ID already kept, for retention.
+    void recoverJob(uint64_t id, std::size_t& newerEnded);
     // Removes ended jobs past job_retention_sec or beyond the newest
     // job_retention_count: bus object, record and log together.
     void prune();

@@ -1,5 +1,6 @@
 #include "mount/mount_record.hpp"
 
+#include "util/file_write.hpp"
 #include "util/log.hpp"
 #include "validate/arguments.hpp"
 
@@ -74,16 +75,7 @@ std::map<std::string, MountRecord> loadMountRecords(const std::string& dir)
 void saveMountRecord(const std::string& dir, const MountRecord& record)
 {
     fs::create_directories(dir);
-    auto path = dir + "/" + record.instance + ".json";
-    {
-        std::ofstream out(path + ".tmp", std::ios::trunc);
-        out << toJson(record);
-        if (!out.flush())
-        {
-            throw std::system_error(errno, std::generic_category(), "cannot write " + path + ".tmp");
-        }
-    }
-    fs::rename(path + ".tmp", path);
+    replaceFile(dir + "/" + record.instance + ".json", toJson(record), 0644);
 }
 
 void removeMountRecord(const std::string& dir, const std::string& instance)

@@ -2,6 +2,7 @@
 
 #include "bus/names.hpp"
 #include "mount/overlay_spec.hpp"
+#include "util/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/mount_namespace.hpp"
@@ -18,7 +19,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 namespace left4me {
@@ -307,16 +307,15 @@ void MountService::startTransient(const std::shared_ptr<Pending>& pending)
 
 void MountService::startPersistent(const std::shared_ptr<Pending>& pending)
 {
-    auto path = paths_.unitDir + "/" + pending->unit;
+    try
     {
-        std::ofstream out(path + ".tmp", std::ios::trunc);
-        out << persistentUnitText(pending->request, pending->where, pending->options);
-        if (!out.flush())
-        {
-            return finishMount(pending, "cannot write " + path);
-        }
+        replaceFile(paths_.unitDir + "/" + pending->unit,
+                    persistentUnitText(pending->request, pending->where, pending->options), 0644);
     }
-    fs::rename(path + ".tmp", path);
+    catch (const std::system_error& e)
+    {
+        return finishMount(pending, e.what());
+    }
     systemd_.reload([this, pending](const sdbus::Error* error) {
         if (error != nullptr)
         {

@@ -1,0 +1,43 @@
+#include "util/file_write.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+using namespace left4me;
+namespace fs = std::filesystem;
+
+namespace {
+std::string contents(const std::string& path)
+{
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+} // namespace
+
+TEST_CASE("replaceFile swaps in the new content with exactly the mode, leaving no temporary file")
+{
+    std::string pattern = (fs::temp_directory_path() / "left4me-write-XXXXXX").string();
+    std::string dir = ::mkdtemp(pattern.data());
+    auto path = dir + "/record";
+    replaceFile(path, "one\n", 0600);
+    std::ofstream(path + ".tmp") << "left by a crash";
+    replaceFile(path, "two\n", 0640);
+    CHECK(contents(path) == "two\n");
+    CHECK_FALSE(fs::exists(path + ".tmp"));
+    struct stat st
+    {
+    };
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0640);
+    // writeNewFile never overwrites.
+    CHECK_THROWS_AS(writeNewFile(path, "three\n", 0600), std::system_error);
+    CHECK(contents(path) == "two\n");
+    fs::remove_all(dir);
+}
