@@ -52,13 +52,6 @@ uint64_t idOf(const std::string& path)
     return std::stoull(path.substr(std::strlen(names::jobPathPrefix)));
 }
 
-nlohmann::json jobJson(const std::string& path, const PropertyMap& properties)
-{
-    auto object = toJson(properties);
-    object["Path"] = path;
-    return object;
-}
-
 int reportServiceGone()
 {
     std::fprintf(stderr, "left4me-builderctl: %s\n", _("the service exited while the job was followed"));
@@ -166,20 +159,12 @@ int runCancel(Session& session, const CommandLine& line)
 
 int runJobs(Session& session, const CommandLine& line)
 {
-    ManagedObjects objects = session.manager().GetManagedObjects();
-    std::vector<std::pair<std::string, PropertyMap>> jobs;
-    for (const auto& [path, interfaces] : objects)
+    auto jobs = session.objectsWith(jobInterface);
+    if (!line.has("all"))
     {
-        auto job = interfaces.find(jobInterface);
-        if (job == interfaces.end())
-        {
-            continue;
-        }
-        if (!line.has("all") && isEndedState(variantOr(job->second, "State", std::string())))
-        {
-            continue;
-        }
-        jobs.emplace_back(path, job->second);
+        std::erase_if(jobs, [](const ObjectProperties& job) {
+            return isEndedState(variantOr(job.second, "State", std::string()));
+        });
     }
     std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) {
         return variantOr(a.second, "Id", uint64_t{0}) < variantOr(b.second, "Id", uint64_t{0});
@@ -190,7 +175,7 @@ int runJobs(Session& session, const CommandLine& line)
         auto array = nlohmann::json::array();
         for (const auto& [path, properties] : jobs)
         {
-            array.push_back(jobJson(path, properties));
+            array.push_back(objectJson(path, properties));
         }
         printJsonLine(array);
         return exit_code::success;
@@ -216,7 +201,7 @@ int runStatus(Session& session, const CommandLine& line)
     PropertyMap p = session.properties(path, jobInterface);
     if (line.has("json"))
     {
-        printJsonLine(jobJson(path, p));
+        printJsonLine(objectJson(path, p));
         return exit_code::success;
     }
     int exit = variantOr(p, "ExitStatus", int32_t{-1});

@@ -51,15 +51,7 @@ int runUnmount(Session& session, const CommandLine& line)
 
 int runMounts(Session& session, const CommandLine& line)
 {
-    ManagedObjects objects = session.manager().GetManagedObjects();
-    std::vector<std::pair<std::string, PropertyMap>> mounts;
-    for (const auto& [path, interfaces] : objects)
-    {
-        if (auto mount = interfaces.find(mountInterface); mount != interfaces.end())
-        {
-            mounts.emplace_back(path, mount->second);
-        }
-    }
+    auto mounts = session.objectsWith(mountInterface);
     std::sort(mounts.begin(), mounts.end(), [](const auto& a, const auto& b) {
         return variantOr(a.second, "Instance", std::string()) < variantOr(b.second, "Instance", std::string());
     });
@@ -68,9 +60,7 @@ int runMounts(Session& session, const CommandLine& line)
         auto array = nlohmann::json::array();
         for (const auto& [path, properties] : mounts)
         {
-            auto object = toJson(properties);
-            object["Path"] = path;
-            array.push_back(object);
+            array.push_back(objectJson(path, properties));
         }
         printJsonLine(array);
         return exit_code::success;

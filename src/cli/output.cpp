@@ -56,6 +56,13 @@ nlohmann::json toJson(const std::map<std::string, sdbus::Variant>& properties)
     return object;
 }
 
+nlohmann::json objectJson(const std::string& path, const std::map<std::string, sdbus::Variant>& properties)
+{
+    auto object = toJson(properties);
+    object["Path"] = path;
+    return object;
+}
+
 void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows)
 {
     std::vector<size_t> widths(header.size());

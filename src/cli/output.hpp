@@ -14,6 +14,8 @@ namespace left4me::cli {
 // A property value as JSON, by its D-Bus signature (t u i s o b d as).
 nlohmann::json toJson(const sdbus::Variant& value);
 nlohmann::json toJson(const std::map<std::string, sdbus::Variant>& properties);
+// One object for --json: its properties plus "Path".
+nlohmann::json objectJson(const std::string& path, const std::map<std::string, sdbus::Variant>& properties);
 
 // Prints ROWS under HEADER in columns separated by two spaces; the last
 // column is not padded.

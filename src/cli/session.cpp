@@ -39,6 +39,19 @@ Session::~Session()
     g_main_loop_unref(loop_);
 }
 
+std::vector<ObjectProperties> Session::objectsWith(const std::string& interface)
+{
+    std::vector<ObjectProperties> found;
+    for (const auto& [path, interfaces] : manager_->GetManagedObjects())
+    {
+        if (auto it = interfaces.find(interface); it != interfaces.end())
+        {
+            found.emplace_back(path, it->second);
+        }
+    }
+    return found;
+}
+
 PropertyMap Session::properties(const std::string& path, const std::string& interface)
 {
     auto proxy = sdbus::createProxy(*bus_, names::busName, path);

@@ -20,6 +20,8 @@ namespace left4me::cli {
 using PropertyMap = std::map<std::string, sdbus::Variant>;
 // GetManagedObjects: object path -> interface -> properties.
 using ManagedObjects = std::map<sdbus::ObjectPath, std::map<std::string, PropertyMap>>;
+// One object's path and the properties of one of its interfaces.
+using ObjectProperties = std::pair<std::string, PropertyMap>;
 
 class ManagerProxy final : public org::left4me::Builder_proxy, public sdbus::ObjectManager_proxy
 {
@@ -52,6 +54,9 @@ class Session
     // All properties of one interface of one object of the service; throws
     // sdbus::Error (UnknownObject for a job that does not exist).
     PropertyMap properties(const std::string& path, const std::string& interface);
+    // Every object of the service that has INTERFACE (GetManagedObjects),
+    // with that interface's properties, in path order.
+    std::vector<ObjectProperties> objectsWith(const std::string& interface);
 
   private:
     std::unique_ptr<sdbus::IConnection> bus_;
