@@ -68,6 +68,17 @@ class Service:
             args += ["--cancel-after", cancel_after]
         return self.client(*args, user=user, timeout=timeout + 30)
 
+    def refused(self, method, *args, error, mentions=(), user=None):
+        """Calls METHOD and checks the documented refusal: the error ERROR,
+        a message naming each of MENTIONS, and nothing changed anywhere."""
+        before = self.snapshot()
+        answer = self.call(method, *args, user=user)
+        assert answer.get("error") == ERROR + error, answer
+        for needle in ([mentions] if isinstance(mentions, str) else mentions):
+            assert needle in answer["message"], answer
+        assert self.snapshot() == before
+        return answer
+
     def overlay(self, name, owner="left4me"):
         path = f"/var/lib/left4me/overlays/{name}"
         self.c.sh(f"rm -rf {path} && mkdir -p {path} && chown {owner}: {path}")

@@ -77,11 +77,7 @@ def test_a_builds_files_land_owned_by_the_owner_user(svc):
 def test_an_overlay_on_a_filesystem_that_cannot_be_idmapped_is_refused(svc):
     svc.c.sh("mkdir -p /srv/ovl/demo && chown left4me: /srv/ovl/demo")  # the container's overlayfs root
     svc.set_config({"overlays_root": "/srv/ovl"})
-    before = svc.snapshot()
-    answer = svc.call("StartBuild", "demo", "touch x", {})
-    assert answer["error"] == ERROR + "UnsupportedFilesystem"
-    assert "/srv/ovl/demo" in answer["message"]
-    assert svc.snapshot() == before
+    svc.refused("StartBuild", "demo", "touch x", {}, error="UnsupportedFilesystem", mentions="/srv/ovl/demo")
     assert svc.c.run(["test", "-e", "/srv/ovl/demo/x"], check=False).returncode != 0
 
 
@@ -137,7 +133,6 @@ def test_a_second_build_of_a_busy_overlay_answers_busy(svc):
 def test_a_plain_user_is_denied_every_method_and_nothing_changes(svc):
     svc.overlay("demo")
     running = svc.call("StartBuild", "demo", "sleep 30", {})["reply"][0]
-    before = svc.snapshot()
     calls = dict(VALID_CALLS, Cancel=[running])
     calls["StartBuild"] = ["other", "echo hi", {}]
     svc.overlay("other")
@@ -201,22 +196,13 @@ def test_without_the_interactive_flag_a_challenge_is_answered_interactive_author
 ])
 def test_bad_input_gets_a_named_error_that_names_the_problem_and_changes_nothing(svc, method, args, needle):
     svc.overlay("demo")
-    before = svc.snapshot()
-    answer = svc.call(method, *args)
-    expected = "NoSuchJob" if method == "Cancel" else "InvalidArgument"
-    assert answer.get("error") == ERROR + expected, answer
-    assert needle in answer["message"]
-    assert svc.snapshot() == before
+    svc.refused(method, *args, error="NoSuchJob" if method == "Cancel" else "InvalidArgument", mentions=needle)
     assert svc.call("Unmount", "still-serving")["error"] == ERROR + "NotMounted"
 
 
 def test_an_overlay_that_is_a_symlink_is_refused_and_nothing_is_mounted(svc):
     svc.c.sh("rm -rf /var/lib/left4me/overlays/evil && ln -s /etc /var/lib/left4me/overlays/evil")
-    before = svc.snapshot()
-    answer = svc.call("StartBuild", "evil", "touch /overlay/pwned", {})
-    assert answer["error"] == ERROR + "InvalidArgument"
-    assert "symlinks" in answer["message"]
-    assert svc.snapshot() == before
+    svc.refused("StartBuild", "evil", "touch /overlay/pwned", {}, error="InvalidArgument", mentions="symlinks")
     assert svc.c.run(["test", "-e", "/etc/pwned"], check=False).returncode != 0
 
 
