@@ -133,6 +133,9 @@ def test_a_second_build_of_a_busy_overlay_answers_busy(svc):
 def test_a_plain_user_is_denied_every_method_and_nothing_changes(svc):
     svc.overlay("demo")
     running = svc.call("StartBuild", "demo", "sleep 30", {})["reply"][0]
+    unit = "left4me-build@" + running.rsplit("/", 1)[1] + ".service"
+    # The snapshot lists unit states: take it once the build has settled.
+    svc.wait_for(lambda: svc.unit_property(unit, "ActiveState") == "active", what="the build to run")
     calls = dict(VALID_CALLS, Cancel=[running])
     calls["StartBuild"] = ["other", "echo hi", {}]
     svc.overlay("other")
@@ -142,8 +145,7 @@ def test_a_plain_user_is_denied_every_method_and_nothing_changes(svc):
         assert answer.get("error") == ERROR + "NotAuthorized", (method, answer)
         assert "polkit" not in answer["message"] or "org.left4me.builder." in answer["message"]
     assert svc.snapshot() == before
-    job_id = running.rsplit("/", 1)[1]
-    assert svc.unit_property(f"left4me-build@{job_id}.service", "ActiveState") == "active"
+    assert svc.unit_property(unit, "ActiveState") == "active"
     assert svc.call("Cancel", running) == {"reply": []}
 
 
