@@ -252,10 +252,23 @@ def test_a_bad_configuration_stops_the_daemon_with_an_error_naming_the_key(svc):
     assert svc.call("Unmount", "x")["error"] == ERROR + "NotMounted"
 
 
+def exposure(svc, unit):
+    out = svc.c.run(["systemd-analyze", "security", "--no-pager", unit]).stdout
+    return float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1)), out
+
+
 def test_the_build_template_scores_at_most_1_0_in_systemd_analyze_security(svc):
-    out = svc.c.run(["systemd-analyze", "security", "--no-pager", "left4me-build@1.service"]).stdout
-    score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out).group(1))
+    score, out = exposure(svc, "left4me-build@1.service")
     assert score <= 1.0, out
+
+
+def test_the_daemon_unit_scores_at_most_5_0_and_keeps_only_the_capabilities_it_needs(svc):
+    score, out = exposure(svc, "left4me-builderd.service")
+    assert score <= 5.0, out
+    caps = set(svc.unit_property("left4me-builderd.service", "CapabilityBoundingSet").split())
+    assert caps == {"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_setgid",
+                    "cap_setuid", "cap_setfcap", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_admin"}
+    assert svc.unit_property("left4me-builderd.service", "NoNewPrivileges") == "yes"
 
 
 def test_builds_are_logged_to_the_journal_with_structured_fields(svc):
