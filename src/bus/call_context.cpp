@@ -1,6 +1,7 @@
 #include "bus/call_context.hpp"
 
 #include "bus/names.hpp"
+#include "util/log.hpp"
 #include "util/sd_bus_message.hpp"
 
 #include <sdbus-c++/Error.h>
@@ -22,6 +23,8 @@ CallContext currentCall(const sdbus::IObject& object)
     }
     catch (const sdbus::Error&)
     {
+        log::notice("Refused a call from " + context.sender + ": its credentials are gone (it disconnected)",
+                    {{"LEFT4ME_CALLER", context.sender}, {"LEFT4ME_ERROR", names::error::notAuthorized}});
         throw sdbus::Error(names::error::notAuthorized,
                            "Cannot identify the caller (it may have disconnected); the call is refused.");
     }

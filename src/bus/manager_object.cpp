@@ -107,11 +107,17 @@ void ManagerObject::authorizeThen(AuthRequest request, std::function<void(const 
 {
     auto token = idle_.hold();
     auto action = request.action;
-    authorizer_.check(std::move(request), [token, action, fail = std::move(fail),
+    auto sender = request.sender;
+    authorizer_.check(std::move(request), [token, action, sender, fail = std::move(fail),
                                            then = std::move(then)](const AuthDecision& decision) {
         if (decision.outcome != AuthOutcome::allowed)
         {
-            fail(authorizationError(decision, action));
+            // Refusals are worth an admin's eye: repeated ones are someone
+            // probing the door.
+            auto error = authorizationError(decision, action);
+            log::notice("Refused " + action + " to " + sender + ": " + error.getName(),
+                        {{"LEFT4ME_ACTION", action}, {"LEFT4ME_CALLER", sender}, {"LEFT4ME_ERROR", error.getName()}});
+            fail(error);
             return;
         }
         try

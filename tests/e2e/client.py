@@ -4,7 +4,9 @@
 Uses Gio (python3-gi) because it can set the ALLOW_INTERACTIVE_AUTHORIZATION
 flag and has a main loop for signals. Prints one JSON object on stdout.
 
-  client.py call METHOD JSON_ARGS|- [--interactive]   (- reads the arguments from stdin)
+  client.py call METHOD JSON_ARGS|- [--interactive] [--path P --iface I --signature S] [--disconnect]
+      (- reads the arguments from stdin; --disconnect sends the call and
+      closes the connection at once, without waiting for the reply)
   client.py build OVERLAY SCRIPT [--cancel-after SEC] [--options JSON] [--stream]
 """
 
@@ -23,6 +25,7 @@ JOB_IFACE = "org.left4me.Builder.Job"
 SIGNATURES = {
     "StartBuild": "(ssa{sv})",
     "Cancel": "(o)",
+    "ReadLog": "(tu)",
     "Mount": "(sasa{sv})",
     "Unmount": "(s)",
     "ApplyCaps": "(sssasa{sv})",
@@ -36,7 +39,9 @@ OPTION_TYPES = {"cpu_quota": "u"}
 def variant_options(options):
     out = {}
     for key, value in options.items():
-        if key in OPTION_TYPES:
+        if isinstance(value, dict) and "$type" in value:  # {"$type": "u", "value": 5}: exactly this type
+            out[key] = GLib.Variant(value["$type"], value["value"])
+        elif key in OPTION_TYPES:
             out[key] = GLib.Variant(OPTION_TYPES[key], value)
         elif isinstance(value, bool):
             out[key] = GLib.Variant("b", value)
@@ -62,6 +67,20 @@ def call(bus, method, args, interactive=False, path=PATH, iface=IFACE, signature
         Gio.DBusError.strip_remote_error(e)
         message = e.message.split(": ", 1)[1] if e.message.startswith("GDBus.Error:") else e.message
         return {"error": name, "message": message}
+
+
+def send_and_disconnect(bus, method, args, path=PATH, iface=IFACE, signature=None):
+    """The CVE-2021-3560 shape: the call leaves, its sender is gone before
+    the service can ask polkit about it."""
+    signature = signature or SIGNATURES[method]
+    args = [variant_options(a) if isinstance(a, dict) else a for a in args]
+    message = Gio.DBusMessage.new_method_call(BUS_NAME, path, iface, method)
+    message.set_body(GLib.Variant(signature, tuple(args)))
+    message.set_flags(Gio.DBusMessageFlags.NO_REPLY_EXPECTED)
+    bus.send_message(message, Gio.DBusSendMessageFlags.NONE)
+    bus.flush_sync(None)
+    bus.close_sync(None)
+    return {"sent": True}
 
 
 def get_all(bus, path):
@@ -148,6 +167,10 @@ def main():
     c.add_argument("method")
     c.add_argument("args")
     c.add_argument("--interactive", action="store_true")
+    c.add_argument("--path", default=PATH)
+    c.add_argument("--iface", default=IFACE)
+    c.add_argument("--signature")
+    c.add_argument("--disconnect", action="store_true")
     b = sub.add_parser("build")
     b.add_argument("overlay")
     b.add_argument("script")
@@ -159,7 +182,10 @@ def main():
     bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
     if a.command == "call":
         args = sys.stdin.read() if a.args == "-" else a.args
-        out = call(bus, a.method, json.loads(args), interactive=a.interactive)
+        if a.disconnect:
+            out = send_and_disconnect(bus, a.method, json.loads(args), a.path, a.iface, a.signature)
+        else:
+            out = call(bus, a.method, json.loads(args), a.interactive, a.path, a.iface, a.signature)
     else:
         out = build(bus, a.overlay, a.script, json.loads(a.options), a.cancel_after, a.timeout, a.stream)
         if a.stream:

@@ -57,8 +57,17 @@ class Service:
         result = self.c.run([PYTHON, CLIENT] + [str(a) for a in args], user=user, timeout=timeout, input=input)
         return json.loads(result.stdout)
 
-    def call(self, method, *args, user=None, interactive=False):
+    def call(self, method, *args, user=None, interactive=False, path=None, iface=None, signature=None,
+             disconnect=False):
         extra = ["--interactive"] if interactive else []
+        if signature is not None:
+            extra += ["--signature", signature]
+        if path is not None:
+            extra += ["--path", path]
+        if iface is not None:
+            extra += ["--iface", iface]
+        if disconnect:
+            extra += ["--disconnect"]
         # Through stdin: a 1 MiB script does not fit in an argument list.
         return self.client("call", method, "-", *extra, user=user, input=json.dumps(list(args)))
 
@@ -71,6 +80,8 @@ class Service:
     def refused(self, method, *args, error, mentions=(), user=None):
         """Calls METHOD and checks the documented refusal: the error ERROR,
         a message naming each of MENTIONS, and nothing changed anywhere."""
+        # Up first: activation itself creates the daemon's state directories.
+        self.c.run(["systemctl", "start", "left4me-builderd.service"])
         before = self.snapshot()
         answer = self.call(method, *args, user=user)
         assert answer.get("error") == ERROR + error, answer

@@ -1,5 +1,6 @@
 """StartBuild's options, checked on the running unit and in the sandbox."""
 
+import subprocess
 import time
 
 from conftest import ERROR
@@ -190,3 +191,29 @@ def test_the_sandbox_resolves_names_with_public_resolvers_not_the_hosts(svc):
     out = svc.build("resolv", "grep '^nameserver' /etc/resolv.conf")
     assert out["properties"]["State"] == "succeeded", out
     assert out["lines"] == ["nameserver 1.1.1.1", "nameserver 9.9.9.9", "nameserver 2606:4700:4700::1111"]
+
+
+def test_an_overlay_swapped_for_a_symlink_is_never_bound_into_the_sandbox(svc):
+    """The overlay is opened beneath overlays_root without symlinks and
+    cloned from that fd, so a symlink swapped in at any moment is refused,
+    never followed to the decoy next to it."""
+    overlays = "/var/lib/left4me/overlays"
+    svc.c.sh(f"rm -rf {overlays}/race {overlays}/.real /var/lib/left4me/decoy && "
+             f"mkdir -p {overlays}/race /var/lib/left4me/decoy && chown left4me: {overlays}/race /var/lib/left4me/decoy")
+    swapper = (f"cd {overlays}; end=$((SECONDS+10)); while [ $SECONDS -lt $end ]; do "
+               f"mv -T race .real; ln -sfn ../decoy race; rm -f race; mv -T .real race; done")
+    swap = subprocess.Popen(["nsenter", "-t", str(svc.c.pid), "-a", "--", "bash", "-c", swapper])
+    built = refused = 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        out = svc.build("race", 'touch "$OVERLAY/written-$$"')
+        if "error" in out:
+            assert out["error"] in (ERROR + "InvalidArgument", ERROR + "Busy"), out
+            refused += 1
+        else:
+            assert out["properties"]["State"] == "succeeded", out
+            built += 1
+    swap.wait(timeout=30)
+    assert svc.c.sh("ls -A /var/lib/left4me/decoy").stdout == "", "a build wrote through the symlink"
+    assert built > 0 and refused > 0, (built, refused)  # both sides of the race were hit
+    assert "/var/lib/left4me/decoy" not in svc.c.sh("findmnt --task 1 -n -o TARGET,SOURCE; true").stdout

@@ -5,7 +5,6 @@ import json
 import re
 import time
 
-import pytest
 
 from conftest import ERROR
 
@@ -174,32 +173,6 @@ def test_without_the_interactive_flag_a_challenge_is_answered_interactive_author
     # With the flag polkit looks for an agent; there is none here, so: denied.
     interactive = svc.call("Mount", *VALID_CALLS["Mount"], user="alice", interactive=True)
     assert interactive["error"] == ERROR + "NotAuthorized"
-
-
-@pytest.mark.parametrize("method,args,needle", [
-    ("StartBuild", ["../etc", "true", {}], "overlay"),
-    ("StartBuild", ["", "true", {}], "overlay"),
-    ("StartBuild", ["a,b", "true", {}], "overlay"),
-    ("StartBuild", ["missing-overlay", "true", {}], "must be an existing directory"),
-    ("StartBuild", ["demo", "x" * (1024 * 1024 + 1), {}], "1 MiB"),
-    ("StartBuild", ["demo", "true", {"memory": True}], "not a known option"),
-    ("Cancel", ["/org/left4me/Builder/job/999999"], "no job"),
-    ("Mount", ["../x", ["/var/lib/left4me/overlays/demo"], {}], "instance"),
-    ("Mount", ["inst", [], {}], "layers"),
-    ("Mount", ["inst", ["relative"], {}], "layers"),
-    ("Mount", ["inst", ["/a:b"], {}], "layers"),
-    ("Mount", ["inst", ["/a"], {"read_only": "yes"}], "read_only"),
-    ("Unmount", ["a/b"], "instance"),
-    ("ApplyCaps", ["..", "1.0", "bin/probe", [], {}], "addon"),
-    ("ApplyCaps", ["probe", "1.0", "/usr/bin/ping", [], {}], "binary"),
-    ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap net raw"], {}], "capabilities"),
-    ("ApplyCaps", ["probe", "1.0", "bin/probe", [], {"activate": 1}], "activate"),
-    ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap_make_coffee"], {}], "capabilities"),
-])
-def test_bad_input_gets_a_named_error_that_names_the_problem_and_changes_nothing(svc, method, args, needle):
-    svc.overlay("demo")
-    svc.refused(method, *args, error="NoSuchJob" if method == "Cancel" else "InvalidArgument", mentions=needle)
-    assert svc.call("Unmount", "still-serving")["error"] == ERROR + "NotMounted"
 
 
 def test_an_overlay_that_is_a_symlink_is_refused_and_nothing_is_mounted(svc):

@@ -1,0 +1,188 @@
+"""The hostile input corpus: names and paths built to escape their roots,
+wrong and unknown option types, objects that do not exist, and floods, sent
+to every method by root (who passes polkit, so only validation stands in the
+way). Each case gets its documented error with a message naming the problem,
+nothing changes anywhere (Service.refused compares a snapshot of jobs, units,
+mounts and files), and the daemon keeps answering."""
+
+import json
+
+import pytest
+
+from conftest import ERROR
+
+L4M = "/var/lib/left4me"
+OV = f"{L4M}/overlays"
+LONG = "a" * 4096
+MIB = 1024 * 1024
+
+
+def typed(t, value):
+    """An option value sent with exactly this D-Bus type."""
+    return {"$type": t, "value": value}
+
+
+@pytest.fixture(autouse=True)
+def scene(svc):
+    """What the cases aim at: a real overlay, a decoy outside the roots,
+    symlinks and a hard link, and a staged add-on."""
+    svc.c.sh(f"""set -e
+        rm -rf {OV}/demo {OV}/link-out {OV}/link-in {OV}/file {OV}/dirlink {L4M}/decoy {L4M}/addons/probe
+        mkdir -p {OV}/demo {L4M}/decoy {L4M}/addons/probe/versions/1.0/bin
+        chown left4me: {OV}/demo {L4M}/decoy
+        ln -s ../decoy {OV}/link-out
+        ln -s demo {OV}/link-in
+        ln -s {L4M}/installation {OV}/dirlink
+        touch {OV}/file
+        cp /usr/bin/true {L4M}/addons/probe/versions/1.0/bin/probe
+        ln -s /usr/bin/ping {L4M}/addons/probe/versions/1.0/bin/symlinked
+        ln {L4M}/addons/probe/versions/1.0/bin/probe {L4M}/addons/probe/versions/1.0/bin/hardlinked
+        ln -s 1.0 {L4M}/addons/probe/versions/linked""")
+
+
+BUILD = "StartBuild"
+CASES = [
+    # -- StartBuild: the overlay name is one segment beneath overlays_root
+    (BUILD, ["../etc", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["/etc", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["demo/sub", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, [".", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["..", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["-rf", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["a\nb", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["a,b", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["a:b", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["a=b", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, [LONG, "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["missing", "true", {}], "InvalidArgument", "missing"),
+    (BUILD, ["file", "true", {}], "InvalidArgument", "file"),
+    (BUILD, ["link-out", "true", {}], "InvalidArgument", "symlinks"),
+    (BUILD, ["link-in", "true", {}], "InvalidArgument", "symlinks"),
+    # -- StartBuild: the script
+    (BUILD, ["demo", "x" * (MIB + 1), {}], "InvalidArgument", "1 MiB"),
+    (BUILD, ["demo ", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["d\u00e9mo", "true", {}], "InvalidArgument", "overlay"),
+    # -- StartBuild: every option with a wrong type, bad values, unknown keys
+    (BUILD, ["demo", "true", {"memory_max": "1G"}], "InvalidArgument", "memory_max"),
+    (BUILD, ["demo", "true", {"memory_max": typed("u", 1 << 30)}], "InvalidArgument", "memory_max"),
+    (BUILD, ["demo", "true", {"memory_max": 0}], "InvalidArgument", "memory_max"),
+    (BUILD, ["demo", "true", {"memory_max": 1 << 60}], "InvalidArgument", "memory_max"),
+    (BUILD, ["demo", "true", {"cpu_quota": typed("t", 50)}], "InvalidArgument", "cpu_quota"),
+    (BUILD, ["demo", "true", {"cpu_quota": typed("u", 0)}], "InvalidArgument", "cpu_quota"),
+    (BUILD, ["demo", "true", {"tasks_max": True}], "InvalidArgument", "tasks_max"),
+    (BUILD, ["demo", "true", {"tasks_max": typed("i", 10)}], "InvalidArgument", "tasks_max"),
+    (BUILD, ["demo", "true", {"timeout_sec": "60"}], "InvalidArgument", "timeout_sec"),
+    (BUILD, ["demo", "true", {"timeout_sec": 0}], "InvalidArgument", "timeout_sec"),
+    (BUILD, ["demo", "true", {"network": True}], "InvalidArgument", "network"),
+    (BUILD, ["demo", "true", {"network": "lan"}], "InvalidArgument", "network"),
+    (BUILD, ["demo", "true", {"environment": "A=b"}], "InvalidArgument", "environment"),
+    (BUILD, ["demo", "true", {"environment": ["lower=x"]}], "InvalidArgument", "environment"),
+    (BUILD, ["demo", "true", {"environment": ["PATH=/tmp"]}], "InvalidArgument", "PATH"),
+    (BUILD, ["demo", "true", {"environment": ["SOURCE_DATE_EPOCH=0"]}], "InvalidArgument", "SOURCE_DATE_EPOCH"),
+    (BUILD, ["demo", "true", {"environment": ["NOEQUALS"]}], "InvalidArgument", "environment"),
+    (BUILD, ["demo", "true", {"environment": ["A=x\nPATH=/evil"]}], "InvalidArgument", "environment"),
+    (BUILD, ["demo", "true", {"skip_if_unchanged": "yes"}], "InvalidArgument", "skip_if_unchanged"),
+    (BUILD, ["demo", "true", {"memory": 1}], "InvalidArgument", "memory"),
+    (BUILD, ["demo", "true", {"": 1}], "InvalidArgument", "option"),
+    # -- Cancel: objects that are not jobs
+    ("Cancel", ["/org/left4me/Builder/job/999999"], "NoSuchJob", "999999"),
+    ("Cancel", ["/org/left4me/Builder/job/0"], "NoSuchJob", "job"),
+    ("Cancel", ["/org/left4me/Builder"], "NoSuchJob", "job"),
+    ("Cancel", ["/"], "NoSuchJob", "job"),
+    # -- Mount: the instance is one segment, layers are absolute directories in the roots
+    ("Mount", ["../x", [f"{OV}/demo"], {}], "InvalidArgument", "instance"),
+    ("Mount", ["a/b", [f"{OV}/demo"], {}], "InvalidArgument", "instance"),
+    ("Mount", ["a\nb", [f"{OV}/demo"], {}], "InvalidArgument", "instance"),
+    ("Mount", [LONG, [f"{OV}/demo"], {}], "InvalidArgument", "instance"),
+    ("Mount", ["inst", [], {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", [f"{OV}/demo"] * 65, {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", ["overlays/demo"], {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", [f"{OV}/a:b"], {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", [f"{OV}/a,b"], {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", [f"{OV}/a\nb"], {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", [f"{OV}/demo/../../../../etc"], {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", ["/etc"], {}], "InvalidArgument", "/etc"),
+    ("Mount", ["inst", [f"{OV}/link-out"], {}], "InvalidArgument", "link-out"),
+    ("Mount", ["inst", [f"{OV}/dirlink"], {}], "InvalidArgument", "dirlink"),
+    ("Mount", ["inst", [f"{OV}/file"], {}], "InvalidArgument", "file"),
+    ("Mount", ["inst", [f"{OV}/missing"], {}], "InvalidArgument", "missing"),
+    ("Mount", ["inst", [f"{OV}/{LONG}"], {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", [f"{OV}/demo"], {"read_only": "yes"}], "InvalidArgument", "read_only"),
+    ("Mount", ["inst", [f"{OV}/demo"], {"persistent": 1}], "InvalidArgument", "persistent"),
+    ("Mount", ["inst", [f"{OV}/demo"], {"rw": True}], "InvalidArgument", "rw"),
+    # -- Unmount
+    ("Unmount", ["../x"], "InvalidArgument", "instance"),
+    ("Unmount", [""], "InvalidArgument", "instance"),
+    ("Unmount", [LONG], "InvalidArgument", "instance"),
+    ("Unmount", ["never-mounted"], "NotMounted", "never-mounted"),
+    # -- ApplyCaps: add-on and version are segments, the binary a relative path inside
+    ("ApplyCaps", ["..", "1.0", "bin/probe", [], {}], "InvalidArgument", "addon"),
+    ("ApplyCaps", ["/etc", "1.0", "bin/probe", [], {}], "InvalidArgument", "addon"),
+    ("ApplyCaps", ["probe", "../1.0", "bin/probe", [], {}], "InvalidArgument", "version"),
+    ("ApplyCaps", ["probe", "1.0\n", "bin/probe", [], {}], "InvalidArgument", "version"),
+    ("ApplyCaps", ["probe", "linked", "bin/probe", ["cap_net_raw"], {}], "InvalidArgument", "linked"),
+    ("ApplyCaps", ["probe", "1.0", "/usr/bin/ping", [], {}], "InvalidArgument", "binary"),
+    ("ApplyCaps", ["probe", "1.0", "../../../../../etc/passwd", [], {}], "InvalidArgument", "binary"),
+    ("ApplyCaps", ["probe", "1.0", "bin/../../2.0/bin/probe", [], {}], "InvalidArgument", "binary"),
+    ("ApplyCaps", ["probe", "1.0", "bin/" + LONG, [], {}], "InvalidArgument", "binary"),
+    ("ApplyCaps", ["probe", "1.0", "bin/symlinked", ["cap_net_raw"], {}], "InvalidArgument", "symlinked"),
+    ("ApplyCaps", ["probe", "1.0", "bin/hardlinked", ["cap_net_raw"], {}], "InvalidArgument", "link"),
+    ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap_sys_admin"], {}], "CapabilityNotAllowed", "cap_sys_admin"),
+    ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap_net_raw=ep"], {}], "InvalidArgument", "capabilities"),
+    ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap_make_coffee"], {}], "InvalidArgument", "capabilities"),
+    ("ApplyCaps", ["probe", "1.0", "bin/probe", [], {"activate": "yes"}], "InvalidArgument", "activate"),
+    ("ApplyCaps", ["probe", "1.0", "bin/probe", [], {"force": True}], "InvalidArgument", "force"),
+]
+
+
+def case_id(case):
+    method, args, error, _ = case
+    text = json.dumps(args)[:60].encode("ascii", "backslashreplace").decode()
+    return f"{method}-{error}-{text}"
+
+
+def test_the_corpus_is_at_least_sixty_cases():
+    assert len(CASES) >= 60
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
+def test_hostile_input_is_refused_by_name_and_changes_nothing(svc, case):
+    method, args, error, mentions = case
+    svc.refused(method, *args, error=error, mentions=mentions)
+
+
+def test_a_flood_from_one_connection_is_answered_call_by_call_and_the_daemon_keeps_serving(svc):
+    # 100 calls in flight at a time: the system bus itself refuses more
+    # pending replies per connection (LimitsExceeded from dbus-daemon).
+    flood = """
+from gi.repository import Gio, GLib
+bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
+loop = GLib.MainLoop()
+N, WINDOW = 2000, 100
+answers, sent = {}, 0
+def send():
+    global sent
+    bus.call("org.left4me.Builder", "/org/left4me/Builder", "org.left4me.Builder", "StartBuild",
+             GLib.Variant("(ssa{sv})", ("../flood", "true", {})), None, Gio.DBusCallFlags.NONE, 120000, None, done, sent)
+    sent += 1
+def done(conn, result, i):
+    try:
+        conn.call_finish(result)
+        answers[i] = "reply"
+    except GLib.Error as e:
+        answers[i] = Gio.DBusError.get_remote_error(e)
+    if sent < N:
+        send()
+    elif len(answers) == N:
+        loop.quit()
+for _ in range(WINDOW):
+    send()
+loop.run()
+print(len(answers), sorted(set(answers.values())))
+"""
+    before = svc.snapshot()
+    out = svc.c.run(["/usr/bin/python3", "-c", flood], timeout=180).stdout.split(" ", 1)
+    assert out[0] == "2000" and out[1].strip() == "['org.left4me.Builder.Error.InvalidArgument']", out
+    assert svc.snapshot() == before
+    assert svc.call("Unmount", "still-serving")["error"] == ERROR + "NotMounted"
