@@ -18,15 +18,14 @@ from left4me_builder import Builder
 def run_sandboxed_script(script, overlay, on_stdout, on_stderr, should_cancel):
     """Runs SCRIPT over OVERLAY, streaming its lines, and returns the Result
     (state, result, exit_status). SHOULD_CANCEL is polled every 0.2 s.
-
-    ON_STDERR stays for the caller's shape: the service does not tell stderr
-    from stdout yet, so every line, interleaved as written, goes to ON_STDOUT."""
+    Each line goes to ON_STDOUT or ON_STDERR, as the script wrote it."""
     with Builder() as builder:
         job = builder.start_build(overlay, script)
-        return job.follow(on_stdout, should_cancel=should_cancel)
+        return job.follow(on_stdout, should_cancel=should_cancel, on_stderr=on_stderr)
 
 
 if __name__ == "__main__":
-    result = run_sandboxed_script(sys.argv[2], sys.argv[1], print, print, lambda: False)
+    result = run_sandboxed_script(sys.argv[2], sys.argv[1], print, lambda text: print(text, file=sys.stderr),
+                                  lambda: False)
     print(result, file=sys.stderr)
     sys.exit(0 if result.succeeded else 1)

@@ -52,13 +52,14 @@ and iterates only that context. So:
 
 stdout and stderr
 -----------------
-The service does not yet tell them apart: systemd appends both to one log,
-interleaved as written, and every line arrives in the same Log signal. So
-follow() takes one ON_LINE callback; a caller with on_stdout and on_stderr
-sinks passes on_stdout, which sees both streams.
+systemd appends both to one log, interleaved as written; a line the script
+wrote to stderr starts with STDERR_MARK ("\\x1e"), and split_stream(line)
+returns ("stderr", text) for it. follow() takes ON_LINE and an optional
+ON_STDERR and hands each the text without the mark; lines() and read_log()
+give the lines as stored.
 """
 
-from ._client import Builder, Job, Result
+from ._client import STDERR_MARK, Builder, Job, Result, split_stream
 from ._errors import (
     AlreadyMounted,
     AuthorizationUnavailable,
@@ -79,7 +80,7 @@ from ._errors import (
 )
 
 __all__ = [
-    "Builder", "Job", "Result",
+    "Builder", "Job", "Result", "STDERR_MARK", "split_stream",
     "BuilderError", "BusError", "AlreadyMounted", "AuthorizationUnavailable", "Busy", "CapabilityNotAllowed",
     "Failed", "InteractiveAuthorizationRequired", "InvalidArgument", "LimitsExceeded", "LimitsUnenforceable",
     "NoSuchJob", "NotAuthorized", "NotMounted", "NotSupported", "UnsupportedFilesystem",

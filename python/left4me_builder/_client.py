@@ -82,6 +82,18 @@ def _signature_of(key, value):
     raise TypeError(f"option {key!r}: cannot pack {type(value).__name__} as a D-Bus value")
 
 
+# A line the script wrote to stderr starts with this (ASCII RS); see the Log
+# signal's documentation in org.left4me.Builder(5).
+STDERR_MARK = "\x1e"
+
+
+def split_stream(line):
+    """("stdout" or "stderr", text) of a log line as Log and ReadLog give it."""
+    if line.startswith(STDERR_MARK):
+        return "stderr", line[1:]
+    return "stdout", line
+
+
 def merge(next_line, first_line, lines):
     """What a Log batch adds for a reader that has every line before NEXT_LINE.
 
@@ -366,7 +378,7 @@ class Job:
         """Every log line from FROM_LINE on, as (number, text), live, until the
         job has ended and the last line is delivered. Works the same on a job
         that has already ended. Close the iterator (or let it go) to stop
-        early."""
+        early. A stderr line keeps its mark: split_stream(text) tells."""
         for first, batch in self.batches(from_line):
             yield from zip(itertools.count(first), batch)
 
@@ -442,22 +454,24 @@ class Job:
                         raise self._service_gone()
         return self.outcome()
 
-    def follow(self, on_line, should_cancel=None, poll_interval=0.2, from_line=0):
+    def follow(self, on_line, should_cancel=None, poll_interval=0.2, from_line=0, on_stderr=None):
         """The job-worker shape: calls ON_LINE(text) for every line, in order,
         until the job ends, and returns its Result.
+
+        Lines the script wrote to stderr go to ON_STDERR(text) when it is
+        given, else to ON_LINE too; either way without their stream mark
+        (see split_stream).
 
         SHOULD_CANCEL, if given, is called about every POLL_INTERVAL seconds,
         whether lines come or not; once it returns true the job is cancelled,
         and following goes on until the job has ended (within two seconds),
-        so the last lines and the cancelled Result are still delivered.
-
-        The service does not yet tell stdout from stderr: each line arrives
-        on ON_LINE, interleaved as written."""
+        so the last lines and the cancelled Result are still delivered."""
         cancelled = False
         next_poll = time.monotonic()
         for _first, batch in self.batches(from_line, tick=poll_interval if should_cancel else None):
-            for text in batch:
-                on_line(text)
+            for line in batch:
+                stream, text = split_stream(line)
+                (on_stderr if stream == "stderr" and on_stderr is not None else on_line)(text)
             if should_cancel is not None and not cancelled and time.monotonic() >= next_poll:
                 next_poll = time.monotonic() + poll_interval
                 if should_cancel():

@@ -2,6 +2,7 @@
 
 #include "build/progress.hpp"
 #include "bus/names.hpp"
+#include "sandbox/stream_lines.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
 #include "util/log.hpp"
@@ -37,6 +38,12 @@ BuildJob::BuildJob(JobInfo info, std::string logPath, BindMount bind, SystemdCli
 
 void BuildJob::onLog(uint64_t first, std::vector<std::string>& lines)
 {
+    // The relay's closing line is the last thing it writes.
+    if (!lines.empty() && unmark(lines.back()).stream == Stream::err &&
+        unmark(lines.back()).text.rfind(logLimitMessage, 0) == 0)
+    {
+        logLimitHit_ = true;
+    }
     bool progressed = false;
     for (const auto& line : lines)
     {
@@ -249,6 +256,11 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     if (timedOut_)
     {
         info_.result = "timeout";
+        info_.state = JobState::failed;
+    }
+    else if (logLimitHit_ && exitStatus == logLimitExitStatus)
+    {
+        info_.result = "log-limit";
         info_.state = JobState::failed;
     }
     else if (cancelRequested_)

@@ -126,6 +126,8 @@ class BuildJob
     bool ended_ = false;
     bool cancelRequested_ = false;
     bool timedOut_ = false;
+    // The sandbox's relay said the log reached its size limit.
+    bool logLimitHit_ = false;
     Started started_;
     guint timer_ = 0;
     // Callbacks from systemd may arrive after we are gone; they hold this.

@@ -96,7 +96,9 @@ std::variant<BuildOptions, std::string> parseBuildOptions(const std::map<std::st
                 return "key \"environment\": \"" + entry.substr(0, 64) +
                        "\" must be KEY=VALUE with KEY matching [A-Z_][A-Z0-9_]*";
             }
-            if (std::find(reservedVariables.begin(), reservedVariables.end(), key) != reservedVariables.end())
+            // LEFT4ME_*: the daemon's own (the build hash, the relay's log limit).
+            if (std::find(reservedVariables.begin(), reservedVariables.end(), key) != reservedVariables.end() ||
+                key.rfind("LEFT4ME_", 0) == 0)
             {
                 return "key \"environment\": " + key + " is set by the sandbox and cannot be overridden";
             }

@@ -4,6 +4,7 @@
 #include "build/job_record.hpp"
 #include "build/unit_properties.hpp"
 #include "bus/names.hpp"
+#include "sandbox/stream_lines.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
 #include "util/file_write.hpp"
@@ -154,8 +155,10 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
     }
     auto hash = buildHash(script, options);
     bool skip = options.skipIfUnchanged && lastSuccess(overlay) == hash;
-    std::string environment =
-        "SOURCE_DATE_EPOCH=" + std::to_string(sourceDateEpoch(hash)) + "\n" + "LEFT4ME_BUILD_HASH=" + hash + "\n";
+    std::string environment = "SOURCE_DATE_EPOCH=" + std::to_string(sourceDateEpoch(hash)) + "\n" +
+                              "LEFT4ME_BUILD_HASH=" + hash + "\n" +
+                              // For left4me-build-run, which stops the build there.
+                              std::string(logLimitVariable) + "=" + std::to_string(config_.maxLogBytes) + "\n";
     for (const auto& entry : options.environment)
     {
         environment += entry + "\n";

@@ -88,7 +88,9 @@ void LineSplitter::feed(std::string_view chunk, std::vector<std::string>& out)
             chunk.remove_prefix(newline + 1);
             continue;
         }
-        if (chunk.size() < room)
+        // A line of exactly maxLineBytes is whole: it is cut only when
+        // more than a newline follows, wherever the reads happen to end.
+        if (chunk.size() <= room)
         {
             partial_.append(chunk);
             return;

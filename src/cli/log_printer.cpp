@@ -2,6 +2,7 @@
 
 #include "cli/output.hpp"
 #include "cli/progress_line.hpp"
+#include "sandbox/stream_lines.hpp"
 
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -40,15 +41,25 @@ void LogPrinter::lines(uint64_t first, std::span<const std::string> lines)
     {
         for (const auto& line : lines)
         {
-            printJsonLine({{"line", first++}, {"text", line}});
+            auto [stream, text] = unmark(line);
+            printJsonLine({{"line", first++}, {"stream", stream == Stream::err ? "stderr" : "stdout"}, {"text", text}});
         }
         return;
     }
     erase();
     for (const auto& line : lines)
     {
-        std::fwrite(line.data(), 1, line.size(), stdout);
-        std::fputc('\n', stdout);
+        // The script's stderr lines go to ours, its stdout lines to our
+        // stdout; each is flushed before the other is written, so a
+        // terminal shows them in the order the script wrote them.
+        auto [stream, text] = unmark(line);
+        std::FILE* to = stream == Stream::err ? stderr : stdout;
+        if (to == stderr)
+        {
+            std::fflush(stdout);
+        }
+        std::fwrite(text.data(), 1, text.size(), to);
+        std::fputc('\n', to);
     }
     draw();
     std::fflush(stdout);

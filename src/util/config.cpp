@@ -64,6 +64,9 @@ std::string userName(const Json& value, const std::string& key)
     return name;
 }
 
+// Room for the relay's closing line and a last partial line or two.
+constexpr uint64_t minLogBytes = uint64_t{1024} * 1024;
+
 uint64_t positive(const Json& value, const std::string& key, uint64_t max)
 {
     if (!value.is_number_unsigned() || value.get<uint64_t>() == 0 || value.get<uint64_t>() > max)
@@ -185,6 +188,14 @@ Config parseConfig(std::string_view text)
         {"job_retention_count",
          [&](const Json& v, const std::string& k) {
              config.jobRetentionCount = static_cast<uint32_t>(positive(v, k, 100000));
+         }},
+        {"max_log_bytes",
+         [&](const Json& v, const std::string& k) {
+             config.maxLogBytes = positive(v, k, uint64_t{1} << 40U);
+             if (config.maxLogBytes < minLogBytes)
+             {
+                 fail(k, "must be at least 1 MiB (1048576)");
+             }
          }},
         {"max_running_builds_per_user",
          [&](const Json& v, const std::string& k) {

@@ -43,6 +43,10 @@ struct Config
     // this many; then they are removed together.
     uint64_t jobRetentionSec = uint64_t{7} * 86400;
     uint32_t jobRetentionCount = 100;
+    // One build's log may not grow past this: the sandbox's relay stops the
+    // build there (result "log-limit"), so disk use stays bounded by
+    // (jobRetentionCount + running builds) x maxLogBytes.
+    uint64_t maxLogBytes = uint64_t{64} * 1024 * 1024;
     // Run builds even where cgroup limits cannot be enforced (cgroup v1 or
     // hybrid hosts, containers); each build then logs a warning.
     bool allowUnenforcedLimits = false;

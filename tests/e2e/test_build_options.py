@@ -217,3 +217,18 @@ def test_an_overlay_swapped_for_a_symlink_is_never_bound_into_the_sandbox(svc):
     assert svc.c.sh("ls -A /var/lib/left4me/decoy").stdout == "", "a build wrote through the symlink"
     assert built > 0 and refused > 0, (built, refused)  # both sides of the race were hit
     assert "/var/lib/left4me/decoy" not in svc.c.sh("findmnt --task 1 -n -o TARGET,SOURCE; true").stdout
+
+
+def test_a_log_past_its_size_limit_stops_the_build_with_result_log_limit(svc):
+    svc.set_config({"max_log_bytes": 1048576})
+    svc.overlay("chatty")
+    out = svc.build("chatty", "while :; do echo 'all work and no play makes a dull build'; done")
+    props = out["properties"]
+    assert (props["State"], props["Result"], props["ExitStatus"]) == ("failed", "log-limit", 125), props
+    assert out["lines"][-1].startswith("\x1eleft4me-build-run: the log reached its limit of 1048576 bytes")
+    assert out["lines"][-2] == "all work and no play makes a dull build"  # whole lines up to the end
+    size = int(svc.c.run(["stat", "-c", "%s", f"/var/lib/left4me-builder/jobs/{props['Id']}/log"]).stdout)
+    assert 1048576 - 2048 < size <= 1048576
+    # The limit is the daemon's: a build cannot raise it through its environment.
+    refused = svc.call("StartBuild", "chatty", "true", {"environment": ["LEFT4ME_LOG_LIMIT=99999999999"]})
+    assert refused["error"] == ERROR + "InvalidArgument" and "LEFT4ME_LOG_LIMIT" in refused["message"]

@@ -51,8 +51,9 @@ def test_build_streams_the_log_and_exits_with_the_scripts_status(granted):
     script = "echo to stdout\necho to stderr >&2\nexit 3\n"
     run = ctl(granted, "build", "cli-status", "-", input=script)
     assert run.returncode == 3, run.stderr
-    assert run.stdout == "to stdout\nto stderr\n"
-    assert run.stderr == ""
+    # Each line to the stream the script wrote it to, without the mark.
+    assert run.stdout == "to stdout\n"
+    assert run.stderr == "to stderr\n"
     ok = ctl(granted, "build", "cli-status", "-", input="echo fine\n")
     assert (ok.returncode, ok.stdout) == (0, "fine\n")
 
@@ -110,9 +111,10 @@ def test_a_timeout_exits_124(granted):
 
 def test_json_output_parses_for_every_listing(granted):
     granted.overlay("cli-json")
-    run = ctl(granted, "--json", "build", "cli-json", "-", "--env=GREETING=hi", input='echo "$GREETING"\nexit 7\n')
+    run = ctl(granted, "--json", "build", "cli-json", "-", "--env=GREETING=hi", input='echo "$GREETING"\necho oops >&2\nexit 7\n')
     records = [json.loads(line) for line in run.stdout.splitlines()]
-    assert records[0] == {"line": 0, "text": "hi"}
+    assert records[0] == {"line": 0, "stream": "stdout", "text": "hi"}
+    assert records[1] == {"line": 1, "stream": "stderr", "text": "oops"}
     assert records[-1]["state"] == "failed" and records[-1]["exit_status"] == 7 and run.returncode == 7
     job = str(records[-1]["job"])
 
@@ -125,7 +127,7 @@ def test_json_output_parses_for_every_listing(granted):
     assert all(j["State"] in ("starting", "running") for j in running)
     assert json.loads(ctl(granted, "--json", "mounts").stdout) == []
     log = [json.loads(line) for line in ctl(granted, "--json", "log", job).stdout.splitlines()]
-    assert log == [{"line": 0, "text": "hi"}]
+    assert log == [{"line": 0, "stream": "stdout", "text": "hi"}, {"line": 1, "stream": "stderr", "text": "oops"}]
 
 
 def test_human_listings_show_the_job(granted):

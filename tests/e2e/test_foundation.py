@@ -5,7 +5,6 @@ import json
 import re
 import time
 
-
 from conftest import ERROR
 
 RULES = "/usr/share/doc/left4me-builderd/examples/50-left4me-builder.rules"
@@ -31,7 +30,8 @@ def test_a_build_streams_both_streams_in_order_and_reports_exit_status_3(svc):
     svc.overlay("demo")
     script = "echo to-stdout; echo to-stderr >&2; for i in $(seq 1 500); do echo line $i; done; echo -n no-newline; exit 3"
     out = svc.build("demo", script)
-    expected = ["to-stdout", "to-stderr"] + [f"line {i}" for i in range(1, 501)] + ["no-newline"]
+    # stderr's line carries the mark (ASCII RS) of the Log documentation.
+    expected = ["to-stdout", "\x1eto-stderr"] + [f"line {i}" for i in range(1, 501)] + ["no-newline"]
     assert out["lines"] == expected
     assert out["gaps"] == []
     assert out["finished"] == ["exit-code", 3]

@@ -67,7 +67,8 @@ TEST_CASE("environment entries are KEY=VALUE with safe keys that do not override
         CAPTURE(bad);
         CHECK(problemOf({{"environment", std::vector<std::string>{bad}}}).find("KEY=VALUE") != std::string::npos);
     }
-    for (const char* reserved : {"PATH=/tmp", "HOME=/", "OVERLAY=/etc", "SOURCE_DATE_EPOCH=0"})
+    for (const char* reserved :
+         {"PATH=/tmp", "HOME=/", "OVERLAY=/etc", "SOURCE_DATE_EPOCH=0", "LEFT4ME_BUILD_HASH=x", "LEFT4ME_LOG_LIMIT=1"})
     {
         CAPTURE(reserved);
         CHECK(problemOf({{"environment", std::vector<std::string>{reserved}}}).find("cannot be overridden") !=

@@ -39,6 +39,20 @@ TEST_CASE("a line over 64 KiB is split into pieces of 64 KiB")
     CHECK(out[2].size() == 10);
 }
 
+TEST_CASE("a line of exactly 64 KiB stays whole wherever the reads end")
+{
+    for (std::size_t cut : {std::size_t{0}, std::size_t{1}, LineSplitter::maxLineBytes, LineSplitter::maxLineBytes + 1})
+    {
+        LineSplitter splitter;
+        std::vector<std::string> out;
+        std::string bytes = std::string(LineSplitter::maxLineBytes, 'x') + "\nnext\n";
+        splitter.feed(std::string_view(bytes).substr(0, cut), out);
+        splitter.feed(std::string_view(bytes).substr(cut), out);
+        CAPTURE(cut);
+        CHECK(out == std::vector<std::string>{std::string(LineSplitter::maxLineBytes, 'x'), "next"});
+    }
+}
+
 TEST_CASE("invalid UTF-8 and NUL bytes become U+FFFD; valid UTF-8 is kept")
 {
     CHECK(sanitizeUtf8("gr\xC3\xBC\xC3\x9F") == "gr\xC3\xBC\xC3\x9F");

@@ -1,0 +1,236 @@
+// left4me-build-run COMMAND [ARG...]: the first process of every build, in
+// the sandbox. It runs COMMAND (the script's shell) with stdout and stderr
+// on two pipes and writes both, as whole lines, to its own stdout, which
+// systemd appends to the job's log file: a line from stderr carries the
+// mark of stream_lines.hpp, which is how clients tell the streams apart.
+//
+// It exits as COMMAND did (the same status, or the same signal), so the
+// unit's result and ExecMainStatus are the script's.
+
+#include "sandbox/stream_lines.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+using left4me::Stream;
+using left4me::StreamLines;
+
+// The log file (our stdout), and its size limit: past it the build stops,
+// so one build cannot fill the disk.
+struct Log
+{
+    uint64_t limit = UINT64_MAX;
+    uint64_t written = 0;
+    pid_t child = -1;
+};
+Log theLog;
+
+void writeRaw(std::string_view buffer)
+{
+    std::size_t done = 0;
+    while (done < buffer.size())
+    {
+        ssize_t n = ::write(STDOUT_FILENO, buffer.data() + done, buffer.size() - done);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n <= 0)
+        {
+            break; // a full disk: the build still runs to its end
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    theLog.written += done;
+}
+
+// Appends BUFFER's whole lines to the log, unless that would pass the limit:
+// then a last stderr line says so, and the build stops with status 125
+// (the daemon reports result "log-limit").
+void writeAll(std::string& buffer)
+{
+    constexpr uint64_t closingRoom = 1024;
+    if (theLog.written + buffer.size() + closingRoom > theLog.limit)
+    {
+        std::string closing = std::string(1, left4me::stderrMark) + left4me::logLimitMessage + " of " +
+                              std::to_string(theLog.limit) + " bytes; the build is stopped.\n";
+        writeRaw(closing);
+        ::kill(theLog.child, SIGKILL); // the rest of the unit goes when we do
+        ::_exit(left4me::logLimitExitStatus);
+    }
+    writeRaw(buffer);
+    buffer.clear();
+}
+
+// Reads what FD has now, up to BUDGET bytes, into LINES. Returns false at
+// end of stream.
+bool pump(int fd, Stream stream, StreamLines& lines, std::string& out, std::size_t budget = SIZE_MAX)
+{
+    std::array<char, 65536> chunk{};
+    for (;;)
+    {
+        ssize_t n = ::read(fd, chunk.data(), std::min(chunk.size(), budget));
+        if (n > 0)
+        {
+            lines.feed(stream, std::string_view(chunk.data(), static_cast<std::size_t>(n)), out);
+            writeAll(out);
+            budget -= static_cast<std::size_t>(n);
+            if (budget == 0)
+            {
+                return true;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        return n < 0 && errno == EAGAIN;
+    }
+}
+
+[[noreturn]] void exitAs(int status)
+{
+    if (WIFSIGNALED(status))
+    {
+        int sig = WTERMSIG(status);
+        ::signal(sig, SIG_DFL);
+        sigset_t only;
+        sigemptyset(&only);
+        sigaddset(&only, sig);
+        ::sigprocmask(SIG_UNBLOCK, &only, nullptr);
+        ::raise(sig);
+        ::_exit(128 + sig);
+    }
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc < 2)
+    {
+        std::fputs("usage: left4me-build-run COMMAND [ARG...]\n", stderr);
+        return 2;
+    }
+    // SIGCHLD is read from a signalfd; blocked before the fork, it cannot
+    // be missed.
+    sigset_t childMask;
+    sigset_t oldMask;
+    sigemptyset(&childMask);
+    sigaddset(&childMask, SIGCHLD);
+    if (::sigprocmask(SIG_BLOCK, &childMask, &oldMask) != 0)
+    {
+        std::perror("left4me-build-run: sigprocmask");
+        return 1;
+    }
+    std::array<int, 2> outPipe{};
+    std::array<int, 2> errPipe{};
+    if (::pipe2(outPipe.data(), O_CLOEXEC) != 0 || ::pipe2(errPipe.data(), O_CLOEXEC) != 0)
+    {
+        std::perror("left4me-build-run: pipe2");
+        return 1;
+    }
+    pid_t child = ::fork();
+    if (child < 0)
+    {
+        std::perror("left4me-build-run: fork");
+        return 1;
+    }
+    if (child == 0)
+    {
+        ::sigprocmask(SIG_SETMASK, &oldMask, nullptr);
+        if (::dup2(outPipe[1], STDOUT_FILENO) < 0 || ::dup2(errPipe[1], STDERR_FILENO) < 0)
+        {
+            ::_exit(127);
+        }
+        ::execv(argv[1], argv + 1);
+        std::fprintf(stderr, "left4me-build-run: cannot run %s: %s\n", argv[1], std::strerror(errno));
+        ::_exit(127);
+    }
+    ::close(outPipe[1]);
+    ::close(errPipe[1]);
+    theLog.child = child;
+    if (const char* limit = ::getenv(left4me::logLimitVariable); limit != nullptr)
+    {
+        theLog.limit = std::strtoull(limit, nullptr, 10);
+    }
+    // A cancel sends SIGTERM to every process of the unit. The script may
+    // trap it and print its last words; the relay stays to deliver them and
+    // goes when the script goes (or with everyone at the final SIGKILL).
+    ::signal(SIGTERM, SIG_IGN);
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGHUP, SIG_IGN);
+    // The script runs as the same user: keep it out of /proc/<relay>/fd,
+    // where it could reach the log file without the relay's marks.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    int exited = ::signalfd(-1, &childMask, SFD_CLOEXEC | SFD_NONBLOCK);
+    for (int fd : {outPipe[0], errPipe[0]})
+    {
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    }
+
+    StreamLines lines;
+    std::string out;
+    std::array<pollfd, 3> fds{{{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}, {exited, POLLIN, 0}}};
+    const std::array<Stream, 2> streams{Stream::out, Stream::err};
+    int status = 0;
+    for (;;)
+    {
+        if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
+        {
+            std::perror("left4me-build-run: poll");
+            break;
+        }
+        for (std::size_t i = 0; i < 2; ++i)
+        {
+            if (fds[i].fd >= 0 && fds[i].revents != 0 && !pump(fds[i].fd, streams[i], lines, out))
+            {
+                ::close(fds[i].fd);
+                fds[i].fd = -1; // poll skips it from now on
+            }
+        }
+        if (fds[2].revents != 0)
+        {
+            signalfd_siginfo info{};
+            while (::read(exited, &info, sizeof info) > 0)
+            {
+            }
+            if (::waitpid(child, &status, WNOHANG) == child)
+            {
+                break;
+            }
+        }
+    }
+    // The script is gone. Whatever it (or a straggler it left) wrote before
+    // is in the pipes (64 KiB each): take it, but do not wait for, or keep
+    // reading, stragglers, which systemd is about to stop.
+    constexpr std::size_t pipeBytes = 65536;
+    for (std::size_t i = 0; i < 2; ++i)
+    {
+        if (fds[i].fd >= 0)
+        {
+            (void)pump(fds[i].fd, streams[i], lines, out, pipeBytes);
+        }
+        lines.finish(streams[i], out);
+    }
+    writeAll(out);
+    exitAs(status);
+}
