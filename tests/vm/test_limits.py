@@ -12,7 +12,8 @@ them.
 
 The image is debootstrapped once by build-image and cached in
 /var/cache/left4me-builder-vm/ (about 100 s cold); a warm run, image copy,
-install, boot, checks and power-off, takes about 45 s on a two-core machine.
+install, boot, checks and power-off, takes about 45 s on an idle two-core
+machine (94 s with its load average at 15).
 """
 
 import os
@@ -109,11 +110,14 @@ def test_cpu_quota_caps_a_busy_loop(reports):
     by_quota = {r["quota"]: r for r in all_of(reports, "cpu_quota")}
     assert set(by_quota) == {20, 100}, reports
     # Two busy loops on two CPUs would take 2.0 CPU-seconds a second. With
-    # CPUQuota=20% they get 0.2, with 100% 1.0: the kernel's CFS bandwidth
-    # control measured in the guest's own clock, so a slow TCG guest still
-    # shows the ratios; measured 0.201 and 0.996. The
-    # tolerance covers throttling granularity (100 ms periods) and the
-    # moments around the two samples.
-    assert 0.15 <= by_quota[20]["ratio"] <= 0.25, by_quota[20]
-    assert 0.85 <= by_quota[100]["ratio"] <= 1.15, by_quota[100]
+    # CPUQuota=20% they get at most 0.2, with 100% at most 1.0: the kernel's
+    # CFS bandwidth control, on the guest's own clock, so a slow TCG guest
+    # still shows the caps. Measured: 0.201 and 0.996 on an idle machine,
+    # 0.194 and 0.935 with the machine's load average at 15 (the guest's own
+    # work, slowed, then takes CPU time from the 100% job). The upper bounds
+    # are the caps, with room for 100 ms throttling periods and the moments
+    # around the two samples; the lower bounds show that the loops ran and
+    # that the measurement tells the two quotas apart.
+    assert 0.10 <= by_quota[20]["ratio"] <= 0.25, by_quota[20]
+    assert 0.60 <= by_quota[100]["ratio"] <= 1.10, by_quota[100]
     assert by_quota[20]["cpu_quota_per_sec_usec"] == "200ms"
