@@ -38,8 +38,10 @@ struct Finished
 struct JobSignals
 {
     uint64_t lines = 0;
+    uint64_t signals = 0;
     uint64_t nextLine = 0;
     bool gap = false;
+    Clock::time_point firstLineAt;
     Clock::time_point lastLineAt;
     std::unique_ptr<GChecksum, decltype(&g_checksum_free)> sha{g_checksum_new(G_CHECKSUM_SHA256), &g_checksum_free};
     std::unique_ptr<Finished> finished;
@@ -94,22 +96,42 @@ class Client
         auto& signals = jobs_[message.getPath()];
         if (message.getMemberName() == std::string("Log"))
         {
+            // Read in place, as char*: a client that built a std::string per
+            // line would be timing its own allocator, not the service.
             uint64_t first = 0;
-            std::vector<std::string> lines;
-            message >> first >> lines;
-            signals.gap = signals.gap || first != signals.nextLine;
-            signals.nextLine = first + lines.size();
-            signals.lines += lines.size();
-            signals.lastLineAt = Clock::now();
-            if (hashLines_)
+            message >> first;
+            message.enterContainer("s");
+            uint64_t count = 0;
+            for (;;)
             {
-                for (const auto& line : lines)
+                char* line = nullptr;
+                message >> line;
+                if (!message)
                 {
-                    g_checksum_update(signals.sha.get(), reinterpret_cast<const guchar*>(line.data()),
-                                      static_cast<gssize>(line.size()));
-                    g_checksum_update(signals.sha.get(), reinterpret_cast<const guchar*>("\n"), 1);
+                    break;
+                }
+                ++count;
+                if (hashLines_)
+                {
+                    text_.append(line).push_back('\n');
                 }
             }
+            message.clearFlags();
+            message.exitContainer();
+            if (hashLines_)
+            {
+                g_checksum_update(signals.sha.get(), reinterpret_cast<const guchar*>(text_.data()),
+                                  static_cast<gssize>(text_.size()));
+                text_.clear();
+            }
+            signals.gap = signals.gap || first != signals.nextLine;
+            signals.nextLine = first + count;
+            signals.lines += count;
+            if (signals.signals++ == 0)
+            {
+                signals.firstLineAt = Clock::now();
+            }
+            signals.lastLineAt = Clock::now();
         }
         else if (message.getMemberName() == std::string("Finished"))
         {
@@ -123,6 +145,7 @@ class Client
     std::unique_ptr<sdbus::IProxy> manager_;
     sdbus::Slot slot_;
     bool hashLines_;
+    std::string text_;
     std::map<std::string, JobSignals> jobs_;
 };
 
@@ -157,8 +180,7 @@ int roundTrips(const std::string& overlay, const std::string& script)
         const auto& finished = *client.waitFinished(job).finished;
         auto ms = msSince(start);
         std::printf("{\"ms\": %.3f, \"reply_ms\": %.3f, \"job\": %s, \"result\": %s, \"exit_status\": %d}\n", ms,
-                    msSince(start, replied), quoted(job).c_str(), quoted(finished.result).c_str(),
-                    finished.exitStatus);
+                    msSince(start, replied), quoted(job).c_str(), quoted(finished.result).c_str(), finished.exitStatus);
         std::fflush(stdout);
         client.forget(job);
     }
@@ -171,9 +193,11 @@ int follow(const std::string& overlay, const std::string& script)
     auto start = Clock::now();
     auto job = client.startBuild(overlay, script);
     auto& signals = client.waitFinished(job);
-    std::printf("{\"ms\": %.3f, \"finished_ms\": %.3f, \"lines\": %llu, \"gap\": %s, \"sha256\": \"%s\", \"job\": %s, "
+    std::printf("{\"ms\": %.3f, \"first_line_ms\": %.3f, \"finished_ms\": %.3f, \"lines\": %llu, \"signals\": %llu, "
+                "\"gap\": %s, \"sha256\": \"%s\", \"job\": %s, "
                 "\"result\": %s, \"exit_status\": %d}\n",
-                msSince(start, signals.lastLineAt), msSince(start), static_cast<unsigned long long>(signals.lines),
+                msSince(start, signals.lastLineAt), msSince(start, signals.firstLineAt), msSince(start),
+                static_cast<unsigned long long>(signals.lines), static_cast<unsigned long long>(signals.signals),
                 signals.gap ? "true" : "false", g_checksum_get_string(signals.sha.get()), quoted(job).c_str(),
                 quoted(signals.finished->result).c_str(), signals.finished->exitStatus);
     return 0;
