@@ -70,7 +70,9 @@ class Bench:
         try:
             answer = json.loads(result.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
-            raise SystemExit(f"bench: inside.py {args[0]} failed (exit {result.returncode}):\n{result.stderr}")
+            journal = self.c.run(["journalctl", "-b", "--no-pager", "-n", "60"], check=False).stdout
+            raise SystemExit(f"bench: inside.py {args[0]} failed (exit {result.returncode}):\n{result.stderr}\n"
+                             f"The container's journal ends:\n{journal}")
         if "broken" in answer:
             print(f"\nBROKEN RUN in {args[0]}: {answer['broken']}", file=sys.stderr)
             sys.exit(3)

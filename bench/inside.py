@@ -239,6 +239,9 @@ def name_has_owner(bus, name):
 def cold_call(bus, unit, name, path, interface, method, args):
     """Stops UNIT, checks that NAME is unowned, then times one call to it."""
     subprocess.run(["systemctl", "stop", unit], check=True)
+    # Also resets systemd's start rate limit (5 starts in 10 s by default),
+    # which these back-to-back activations would hit.
+    subprocess.run(["systemctl", "reset-failed", unit], check=False, stderr=subprocess.DEVNULL)
     deadline = now() + 10
     while name_has_owner(bus, name):
         if now() > deadline:
@@ -260,6 +263,11 @@ def rss_of(unit):
 def p3(runs, client_path):
     bus = system_bus()
     ours, hostnamed = [], []
+    # One activation each first, untimed: the first start after install also
+    # reads the binaries from disk, which is not what this figure is about.
+    for name in (BUS_NAME, "org.freedesktop.hostname1"):
+        bus.call_sync(name, "/", "org.freedesktop.DBus.Peer", "Ping", None, None, Gio.DBusCallFlags.NONE, 120000,
+                      None)
     for _ in range(runs):
         ours.append(cold_call(bus, "left4me-builderd.service", BUS_NAME, MANAGER_PATH,
                               "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", None))
