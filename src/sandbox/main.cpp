@@ -68,6 +68,13 @@ void writeAll(std::string& buffer)
     constexpr uint64_t closingRoom = 1024;
     if (theLog.written + buffer.size() + closingRoom > theLog.limit)
     {
+        // The whole lines that still fit, then the closing line.
+        uint64_t room = theLog.limit - std::min(theLog.limit, theLog.written + closingRoom);
+        auto end = std::string_view(buffer).substr(0, room).rfind('\n');
+        if (end != std::string_view::npos)
+        {
+            writeRaw(std::string_view(buffer).substr(0, end + 1));
+        }
         std::string closing = std::string(1, left4me::stderrMark) + left4me::logLimitMessage + " of " +
                               std::to_string(theLog.limit) + " bytes; the build is stopped.\n";
         writeRaw(closing);
