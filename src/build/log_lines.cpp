@@ -88,7 +88,9 @@ void LineSplitter::feed(std::string_view chunk, std::vector<std::string>& out)
             chunk.remove_prefix(newline + 1);
             continue;
         }
-        if (chunk.size() < room)
+        // A line of exactly maxLineBytes waits here for its newline, so that
+        // where the reads happen to end never changes the lines.
+        if (chunk.size() <= room)
         {
             partial_.append(chunk);
             return;
