@@ -2,9 +2,32 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stdexcept>
+#include <utility>
+
 namespace left4me {
 
 using Json = nlohmann::json;
+
+namespace {
+
+// get<T>() converts whatever number it finds: a float past T's range is
+// undefined behaviour, 1.5 becomes 1 and an owner of 4294967296 becomes
+// root. A record holds exact integers in range, or it is malformed.
+template <typename T> T integer(const Json& value)
+{
+    if (value.is_number_unsigned() && std::in_range<T>(value.get<uint64_t>()))
+    {
+        return static_cast<T>(value.get<uint64_t>());
+    }
+    if (value.is_number_integer() && !value.is_number_unsigned() && std::in_range<T>(value.get<int64_t>()))
+    {
+        return static_cast<T>(value.get<int64_t>());
+    }
+    throw std::range_error("not an integer in range");
+}
+
+} // namespace
 
 std::optional<JobState> jobStateFromString(std::string_view name)
 {
@@ -52,12 +75,12 @@ std::optional<JobRecord> parseJobRecord(std::string_view text)
         auto doc = Json::parse(text);
         JobRecord record;
         auto& info = record.info;
-        info.id = doc.at("id").get<uint64_t>();
+        info.id = integer<uint64_t>(doc.at("id"));
         info.overlay = doc.at("overlay").get<std::string>();
         info.unit = doc.at("unit").get<std::string>();
-        info.owner = doc.at("owner").get<uid_t>();
-        info.createdAt = doc.at("created_at").get<uint64_t>();
-        info.finishedAt = doc.at("finished_at").get<uint64_t>();
+        info.owner = integer<uid_t>(doc.at("owner"));
+        info.createdAt = integer<uint64_t>(doc.at("created_at"));
+        info.finishedAt = integer<uint64_t>(doc.at("finished_at"));
         auto state = jobStateFromString(doc.at("state").get<std::string>());
         if (!state)
         {
@@ -65,14 +88,18 @@ std::optional<JobRecord> parseJobRecord(std::string_view text)
         }
         info.state = *state;
         info.result = doc.at("result").get<std::string>();
-        info.exitStatus = doc.at("exit_status").get<int32_t>();
+        info.exitStatus = integer<int32_t>(doc.at("exit_status"));
         info.buildHash = doc.at("build_hash").get<std::string>();
         info.progress = doc.value("progress", -1.0);
         info.statusText = doc.value("status_text", std::string());
-        record.deadlineUsec = doc.at("deadline_usec").get<uint64_t>();
+        record.deadlineUsec = integer<uint64_t>(doc.at("deadline_usec"));
         return record;
     }
     catch (const Json::exception&)
+    {
+        return std::nullopt;
+    }
+    catch (const std::range_error&)
     {
         return std::nullopt;
     }

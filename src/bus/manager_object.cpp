@@ -4,6 +4,7 @@
 #include "build/build_options.hpp"
 #include "bus/authorize.hpp"
 #include "bus/names.hpp"
+#include "bus/option_values.hpp"
 #include "caps/apply_caps.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
@@ -19,47 +20,6 @@ void require(const char* argument, const validate::Problem& problem)
     {
         throw sdbus::Error(names::error::invalidArgument, std::string("Argument ") + argument + ": " + *problem + ".");
     }
-}
-
-std::map<std::string, std::string> signatures(const std::map<std::string, sdbus::Variant>& options)
-{
-    std::map<std::string, std::string> out;
-    for (const auto& [key, value] : options)
-    {
-        out[key] = value.peekValueType();
-    }
-    return out;
-}
-
-// The values of OPTIONS in plain types; their signatures were checked.
-std::map<std::string, OptionValue> plainOptions(const std::map<std::string, sdbus::Variant>& options)
-{
-    std::map<std::string, OptionValue> out;
-    for (const auto& [key, value] : options)
-    {
-        auto type = value.peekValueType();
-        if (type == "b")
-        {
-            out[key] = value.get<bool>();
-        }
-        else if (type == "u")
-        {
-            out[key] = value.get<uint32_t>();
-        }
-        else if (type == "t")
-        {
-            out[key] = value.get<uint64_t>();
-        }
-        else if (type == "s")
-        {
-            out[key] = value.get<std::string>();
-        }
-        else if (type == "as")
-        {
-            out[key] = value.get<std::vector<std::string>>();
-        }
-    }
-    return out;
 }
 
 // Error replies from callbacks: whatever goes wrong there must still reach
@@ -143,7 +103,7 @@ void ManagerObject::StartBuild(sdbus::Result<sdbus::ObjectPath>&& result, std::s
     auto call = currentCall(getObject());
     require("overlay", validate::overlayName(overlay));
     require("script", validate::script(script));
-    require("options", validate::options(signatures(options), buildOptionSignatures()));
+    require("options", validate::options(optionSignatures(options), buildOptionSignatures()));
     auto parsed = parseBuildOptions(plainOptions(options), config_.limits);
     if (auto* problem = std::get_if<std::string>(&parsed))
     {
@@ -237,7 +197,7 @@ void ManagerObject::Mount(sdbus::Result<std::string>&& result, std::string insta
     auto call = currentCall(getObject());
     require("instance", validate::instanceName(instance));
     require("layers", validate::layers(layers));
-    require("options", validate::options(signatures(options), {{"read_only", "b"}, {"persistent", "b"}}));
+    require("options", validate::options(optionSignatures(options), {{"read_only", "b"}, {"persistent", "b"}}));
     auto flag = [&](const char* key) { return options.count(key) != 0 && options.at(key).get<bool>(); };
     MountRequest request{instance, layers, flag("read_only"), flag("persistent"), call.uid};
     auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
@@ -282,7 +242,7 @@ void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::
     require("addon", validate::addonSegment(addon));
     require("version", validate::addonSegment(version));
     require("binary", validate::relativeBinaryPath(binary));
-    require("options", validate::options(signatures(options), {{"activate", "b"}}));
+    require("options", validate::options(optionSignatures(options), {{"activate", "b"}}));
     auto names = requireAllowedCapabilities(config_, capabilities).names;
     ApplyCapsRequest request{
         addon,   version, binary, capabilities, options.count("activate") != 0 && options.at("activate").get<bool>(),

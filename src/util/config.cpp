@@ -140,7 +140,7 @@ Config parseConfig(std::string_view text)
     {
         doc = Json::parse(text);
     }
-    catch (const Json::parse_error& e)
+    catch (const Json::exception& e) // parse_error, and out_of_range for a number past a double (1e400)
     {
         throw ConfigError(std::string("configuration is not valid JSON: ") + e.what());
     }

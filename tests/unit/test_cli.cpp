@@ -161,6 +161,8 @@ TEST_CASE("the progress line fits the terminal and carries no control characters
     CHECK(progressLine(-1, "waiting", 80) == "[ ... ] waiting");
     CHECK(progressLine(1.0, "", 80) == "[100%]");
     CHECK(progressLine(0.5, "a\033[2Jb\rc", 80) == "[ 50%] a [2Jb c");
+    // Found by the log fuzz target: C1 controls passed, and U+009B is CSI.
+    CHECK(progressLine(0.5, "a\u009b2Jb\u0085c\u00a0d", 80) == "[ 50%] a 2Jb c\u00a0d");
     CHECK(progressLine(0.5, "abcdefghij", 10) == "[ 50%] ab");
     // Cut between code points, never inside one.
     CHECK(progressLine(0.5, "ääää", 10) == "[ 50%] ää");

@@ -78,6 +78,13 @@ TEST_CASE("a bad value stops the daemon with an error naming the key")
     CHECK(errorOf("{").find("not valid JSON") != std::string::npos);
 }
 
+TEST_CASE("a number too big for JSON's doubles is a configuration error, not a crash")
+{
+    // Found by the config fuzz target: nlohmann::json throws out_of_range,
+    // not parse_error, for it, and the daemon died by std::terminate.
+    CHECK(errorOf(R"({"limits": {"tasks_max": 1e400}})").find("not valid JSON") != std::string::npos);
+}
+
 TEST_CASE("a missing configuration file means all defaults")
 {
     auto config = loadConfig("/nonexistent/left4me/builder.json");

@@ -42,6 +42,34 @@ TEST_CASE("a damaged job record is refused, never guessed")
     CHECK_FALSE(parseJobRecord(text.replace(at, 8, "sleeping")));
 }
 
+TEST_CASE("a job record's numbers are exact integers in range, or the record is refused")
+{
+    // Found by the records fuzz target: get<T>() converted any number, so
+    // 1e300 was undefined behaviour, 1.5 became 1 and an owner of
+    // 4294967296 became uid 0.
+    JobRecord record;
+    record.info.id = 7;
+    record.info.owner = 1000;
+    const auto text = serializeJobRecord(record);
+    REQUIRE(parseJobRecord(text));
+    auto with = [&](const std::string& field, const std::string& value) {
+        auto at = text.find("\"" + field + "\": ");
+        REQUIRE(at != std::string::npos);
+        at += field.size() + 4;
+        return std::string(text).replace(at, text.find_first_of(",\n", at) - at, value);
+    };
+    CHECK(parseJobRecord(with("owner", "4294967295"))->info.owner == 4294967295U);
+    CHECK(parseJobRecord(with("exit_status", "-2147483648"))->info.exitStatus == INT32_MIN);
+    CHECK_FALSE(parseJobRecord(with("owner", "4294967296")));
+    CHECK_FALSE(parseJobRecord(with("owner", "-1")));
+    CHECK_FALSE(parseJobRecord(with("id", "1.5")));
+    CHECK_FALSE(parseJobRecord(with("id", "-1")));
+    CHECK_FALSE(parseJobRecord(with("created_at", "1e300")));
+    CHECK_FALSE(parseJobRecord(with("exit_status", "2147483648")));
+    CHECK_FALSE(parseJobRecord(with("exit_status", "-1e10")));
+    CHECK_FALSE(parseJobRecord(with("deadline_usec", "\"0\"")));
+}
+
 TEST_CASE("a unit's result gives the job state")
 {
     CHECK(toString(stateForResult("success")) == "succeeded");

@@ -39,18 +39,30 @@ TEST_CASE("a line over 64 KiB is split into pieces of 64 KiB")
     CHECK(out[2].size() == 10);
 }
 
-TEST_CASE("a line of exactly 64 KiB stays whole wherever the reads end")
+TEST_CASE("a line of exactly 64 KiB is one line, however the reads were cut")
 {
-    for (std::size_t cut : {std::size_t{0}, std::size_t{1}, LineSplitter::maxLineBytes, LineSplitter::maxLineBytes + 1})
-    {
-        LineSplitter splitter;
-        std::vector<std::string> out;
-        std::string bytes = std::string(LineSplitter::maxLineBytes, 'x') + "\nnext\n";
-        splitter.feed(std::string_view(bytes).substr(0, cut), out);
-        splitter.feed(std::string_view(bytes).substr(cut), out);
-        CAPTURE(cut);
-        CHECK(out == std::vector<std::string>{std::string(LineSplitter::maxLineBytes, 'x'), "next"});
-    }
+    // Found by the log fuzz target: a read ending right after the 64 KiB
+    // made the newline an extra empty line, so ReadLog's replay and the Log
+    // signals could number the lines differently.
+    const std::string line(LineSplitter::maxLineBytes, 'x');
+    LineSplitter whole;
+    std::vector<std::string> expected;
+    whole.feed(line + "\nnext\n", expected);
+    CHECK(expected == std::vector<std::string>{line, "next"});
+
+    LineSplitter pieces;
+    std::vector<std::string> out;
+    pieces.feed(line, out);
+    CHECK(out.empty());
+    CHECK_FALSE(pieces.atLineStart());
+    pieces.feed("\nnext\n", out);
+    CHECK(out == expected);
+
+    LineSplitter longer;
+    out.clear();
+    longer.feed(line, out);
+    longer.feed("y\n", out);
+    CHECK(out == std::vector<std::string>{line, "y"});
 }
 
 TEST_CASE("invalid UTF-8 and NUL bytes become U+FFFD; valid UTF-8 is kept")
