@@ -39,10 +39,10 @@ BuildJob::BuildJob(JobInfo info, std::string logPath, BindMount bind, SystemdCli
 void BuildJob::onLog(uint64_t first, std::vector<std::string>& lines)
 {
     // The relay's closing line is the last thing it writes.
-    if (!lines.empty() && unmark(lines.back()).stream == Stream::err &&
-        unmark(lines.back()).text.rfind(logLimitMessage, 0) == 0)
+    if (!lines.empty())
     {
-        logLimitHit_ = true;
+        auto [stream, text] = unmark(lines.back());
+        logLimitHit_ = logLimitHit_ || (stream == Stream::err && text.rfind(logLimitMessage, 0) == 0);
     }
     bool progressed = false;
     for (const auto& line : lines)

@@ -155,6 +155,16 @@ int main(int argc, char** argv)
         std::perror("left4me-build-run: pipe2");
         return 1;
     }
+    // A cancel sends SIGTERM to every process of the unit. The script may
+    // trap it and print its last words; the relay stays to deliver them and
+    // goes when the script goes (or with everyone at the final SIGKILL).
+    // Ignored before the fork, so that no early cancel can catch the relay
+    // without it; the child takes the defaults back before it runs COMMAND.
+    constexpr std::array ignored{SIGTERM, SIGINT, SIGHUP};
+    for (int sig : ignored)
+    {
+        ::signal(sig, SIG_IGN);
+    }
     pid_t child = ::fork();
     if (child < 0)
     {
@@ -163,6 +173,10 @@ int main(int argc, char** argv)
     }
     if (child == 0)
     {
+        for (int sig : ignored)
+        {
+            ::signal(sig, SIG_DFL);
+        }
         ::sigprocmask(SIG_SETMASK, &oldMask, nullptr);
         if (::dup2(outPipe[1], STDOUT_FILENO) < 0 || ::dup2(errPipe[1], STDERR_FILENO) < 0)
         {
@@ -179,12 +193,6 @@ int main(int argc, char** argv)
     {
         theLog.limit = std::strtoull(limit, nullptr, 10);
     }
-    // A cancel sends SIGTERM to every process of the unit. The script may
-    // trap it and print its last words; the relay stays to deliver them and
-    // goes when the script goes (or with everyone at the final SIGKILL).
-    ::signal(SIGTERM, SIG_IGN);
-    ::signal(SIGINT, SIG_IGN);
-    ::signal(SIGHUP, SIG_IGN);
     // The script runs as the same user: keep it out of /proc/<relay>/fd,
     // where it could reach the log file without the relay's marks.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
