@@ -157,7 +157,18 @@ Config parseConfig(std::string_view text)
         {"layer_roots", [&](const Json& v, const std::string& k) { config.layerRoots = pathList(v, k); }},
         {"caps_allowlist", [&](const Json& v, const std::string& k) { config.capsAllowlist = capabilityList(v, k); }},
         {"owner_user", [&](const Json& v, const std::string& k) { config.ownerUser = userName(v, k); }},
-        {"sandbox_user", [&](const Json& v, const std::string& k) { config.sandboxUser = userName(v, k); }},
+        {"sandbox_user",
+         [&](const Json& v, const std::string& k) {
+             // The build template is a static unit file with User= written
+             // in it, and the idmap must map exactly that user; a different
+             // value here would silently give the build's files the wrong
+             // owner, so only the template's user is accepted.
+             if (userName(v, k) != Config{}.sandboxUser)
+             {
+                 fail(k, "must be \"" + Config{}.sandboxUser +
+                             "\", the User= of left4me-build@.service (the template is static)");
+             }
+         }},
         {"limits", [&](const Json& v, const std::string&) { applyLimits(config.limits, v); }},
         {"idle_timeout_sec",
          [&](const Json& v, const std::string& k) {
@@ -218,7 +229,7 @@ Config parseConfig(std::string_view text)
     }
     if (config.ownerUser == config.sandboxUser)
     {
-        fail("sandbox_user", "must differ from owner_user, or the sandbox could write as the owner");
+        fail("owner_user", "must differ from sandbox_user, or the sandbox could write as the owner");
     }
     return config;
 }

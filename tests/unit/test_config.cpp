@@ -42,7 +42,7 @@ TEST_CASE("configuration keys override the defaults")
 {
     auto config = parseConfig(R"({"overlays_root": "/srv/overlays", "limits": {"memory_max": 1048576,
         "tasks_max": 64, "cpu_quota": 50, "timeout_sec": 10}, "idle_timeout_sec": 5,
-        "caps_allowlist": ["CAP_NET_RAW"], "sandbox_user": "builder", "max_running_builds_per_user": 2,
+        "caps_allowlist": ["CAP_NET_RAW"], "sandbox_user": "left4me-sandbox", "max_running_builds_per_user": 2,
         "polkit_interactive_timeout_sec": 60, "job_retention_sec": 3600, "job_retention_count": 5})");
     CHECK(config.overlaysRoot == "/srv/overlays");
     CHECK(config.limits.memoryMaxBytes == 1048576);
@@ -51,7 +51,7 @@ TEST_CASE("configuration keys override the defaults")
     CHECK(config.limits.timeoutSec == 10);
     CHECK(config.idleTimeoutSec == 5);
     CHECK(config.capsAllowlist == std::vector<std::string>{"cap_net_raw"});
-    CHECK(config.sandboxUser == "builder");
+    CHECK(config.sandboxUser == "left4me-sandbox");
     CHECK(config.maxRunningBuildsPerUser == 2);
     CHECK(config.polkitInteractiveTimeoutSec == 60);
     CHECK(config.jobRetentionSec == 3600);
@@ -74,6 +74,9 @@ TEST_CASE("a bad value stops the daemon with an error naming the key")
     CHECK(errorOf(R"({"owner_user": "Bad:Name"})").find("\"owner_user\"") != std::string::npos);
     CHECK(errorOf(R"({"caps_allowlist": ["cap net"]})").find("\"caps_allowlist\"") != std::string::npos);
     CHECK(errorOf(R"({"sandbox_user": "left4me"})").find("\"sandbox_user\"") != std::string::npos);
+    // The template's User= is static, so no other sandbox user can work.
+    CHECK(errorOf(R"({"sandbox_user": "builder"})").find("User= of left4me-build@.service") != std::string::npos);
+    CHECK(errorOf(R"({"owner_user": "left4me-sandbox"})").find("\"owner_user\"") != std::string::npos);
     CHECK(errorOf("[1]").find("JSON object") != std::string::npos);
     CHECK(errorOf("{").find("not valid JSON") != std::string::npos);
 }
