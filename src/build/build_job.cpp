@@ -43,6 +43,7 @@ void BuildJob::onLog(uint64_t first, std::vector<std::string>& lines)
     {
         auto [stream, text] = unmark(lines.back());
         logLimitHit_ = logLimitHit_ || (stream == Stream::err && text.rfind(logLimitMessage, 0) == 0);
+        logWriteFailed_ = logWriteFailed_ || (stream == Stream::err && text.rfind(logWriteFailedMessage, 0) == 0);
     }
     bool progressed = false;
     for (const auto& line : lines)
@@ -133,6 +134,12 @@ void BuildJob::restoreEnded()
 {
     ended_ = true;
     log_.finish();
+}
+
+void BuildJob::endInterrupted()
+{
+    startJobDone_ = true;
+    finishWith("interrupted", -1);
 }
 
 void BuildJob::failStart(const std::string& step, const sdbus::Error& error)
@@ -261,6 +268,11 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     else if (logLimitHit_ && exitStatus == logLimitExitStatus)
     {
         info_.result = "log-limit";
+        info_.state = JobState::failed;
+    }
+    else if (logWriteFailed_ && exitStatus == logWriteFailedExitStatus)
+    {
+        info_.result = "log-write-failed";
         info_.state = JobState::failed;
     }
     else if (cancelRequested_)

@@ -83,6 +83,9 @@ class BuildJob
     // A job that ended before this daemon started, as info() says: only its
     // log is read.
     void restoreEnded();
+    // Ends a job recorded as running in an earlier boot: failed, result
+    // "interrupted", exit status -1.
+    void endInterrupted();
     // The daemon is exiting: a running build keeps its mount for the next
     // daemon to adopt.
     void leaveRunning() { bind_.release(); }
@@ -128,6 +131,8 @@ class BuildJob
     bool timedOut_ = false;
     // The sandbox's relay said the log reached its size limit.
     bool logLimitHit_ = false;
+    // The relay said it could not write the log (a full disk).
+    bool logWriteFailed_ = false;
     Started started_;
     guint timer_ = 0;
     // Callbacks from systemd may arrive after we are gone; they hold this.

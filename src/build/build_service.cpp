@@ -10,13 +10,16 @@
 #include "util/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
+#include "util/resolve.hpp"
 #include "util/users.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <systemd/sd-id128.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -40,6 +43,36 @@ UserIds userIds(const std::string& user)
     return *ids;
 }
 
+// This boot's id as the daemon keeps it: a random UUID in PATH, under
+// /run, which every boot starts empty. Not the kernel's boot_id, which a
+// service in a container sees as the host's (ProtectKernelTunables= hides
+// the container manager's own), so a container reboot would go unnoticed.
+std::string readBootId(const std::string& path)
+{
+    std::string id;
+    if (std::ifstream in(path); std::getline(in, id) && id.size() == 36)
+    {
+        return id;
+    }
+    sd_id128_t random{};
+    if (sd_id128_randomize(&random) < 0)
+    {
+        return {};
+    }
+    std::array<char, SD_ID128_UUID_STRING_MAX> text{};
+    id = sd_id128_to_uuid_string(random, text.data());
+    try
+    {
+        replaceFile(path, id + "\n", 0644);
+    }
+    catch (const std::exception& e)
+    {
+        log::warning(std::string("Cannot record the boot id; a reboot will not be told from a restart: ") + e.what());
+        return {};
+    }
+    return id;
+}
+
 } // namespace
 
 BuildService::BuildService(const Config& config, BuildPaths paths, SystemdClient& systemd)
@@ -54,6 +87,7 @@ BuildService::BuildService(const Config& config, BuildPaths paths, SystemdClient
     {
         nextId_ = 1;
     }
+    bootId_ = readBootId(paths_.runtimeDir + "/boot-id");
 }
 
 BuildService::~BuildService()
@@ -195,6 +229,12 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
             bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay", &idmap);
         }
     }
+    catch (const KernelUnsupported& e)
+    {
+        fs::remove_all(stateDir);
+        fs::remove_all(runtimeDir);
+        throw sdbus::Error(names::error::notSupported, e.what());
+    }
     catch (const BindError& e)
     {
         fs::remove_all(stateDir);
@@ -333,7 +373,7 @@ void BuildService::saveRecord(const BuildJob& job, uint64_t deadlineUsec) const
     try
     {
         replaceFile(paths_.stateDir + "/jobs/" + std::to_string(job.info().id) + "/job.json",
-                    serializeJobRecord({job.info(), deadlineUsec}), 0600);
+                    serializeJobRecord({job.info(), deadlineUsec, bootId_}), 0600);
     }
     catch (const std::exception& e)
     {
@@ -440,6 +480,20 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
         auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount(), systemd_);
         job->restoreEnded();
         publish(std::move(job), record->deadlineUsec);
+        return;
+    }
+    if (!record->bootId.empty() && record->bootId != bootId_)
+    {
+        // The machine rebooted since: the unit, its overlay bind and its
+        // runtime directory went with the old boot, and systemd knows
+        // nothing of how the build ended.
+        auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount(), systemd_);
+        auto* raw = publish(std::move(job), record->deadlineUsec);
+        log::notice("Build " + std::to_string(id) + " of overlay " + info.overlay +
+                        " was running when the machine rebooted; it ends with result \"interrupted\"",
+                    {{"LEFT4ME_JOB", std::to_string(id)}, {"LEFT4ME_OVERLAY", info.overlay}, {"UNIT", info.unit}});
+        raw->endInterrupted();
+        saveRecord(*raw, record->deadlineUsec);
         return;
     }
     // Running, or ended while no daemon watched: adopted either way, and

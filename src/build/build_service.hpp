@@ -82,6 +82,8 @@ class BuildService
     std::function<void(uint64_t)> jobRemoved_;
     guint pruneSource_ = 0;
     uint64_t nextId_ = 0;
+    // See readBootId(): recorded with each job to tell a reboot from a restart.
+    std::string bootId_;
 };
 
 } // namespace left4me

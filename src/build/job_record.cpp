@@ -64,6 +64,7 @@ std::string serializeJobRecord(const JobRecord& record)
         {"progress", info.progress},
         {"status_text", info.statusText},
         {"deadline_usec", record.deadlineUsec},
+        {"boot_id", record.bootId},
     };
     return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
@@ -93,6 +94,7 @@ std::optional<JobRecord> parseJobRecord(std::string_view text)
         info.progress = doc.value("progress", -1.0);
         info.statusText = doc.value("status_text", std::string());
         record.deadlineUsec = integer<uint64_t>(doc.at("deadline_usec"));
+        record.bootId = doc.value("boot_id", std::string());
         return record;
     }
     catch (const Json::exception&)

@@ -16,6 +16,10 @@ struct JobRecord
 {
     JobInfo info;
     uint64_t deadlineUsec = 0; // realtime µs past which the build is stopped (timeout_sec)
+    // The boot the record was written in (BuildService::bootId): a running
+    // job recorded in another boot was cut short by the reboot. Empty in
+    // records of older versions.
+    std::string bootId;
 };
 
 std::string serializeJobRecord(const JobRecord& record);

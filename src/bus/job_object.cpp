@@ -47,7 +47,14 @@ JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CancelHandler cance
 JobObject::~JobObject()
 {
     job_.setEvents({});
-    emitInterfacesRemovedSignal({names::jobInterface});
+    try
+    {
+        emitInterfacesRemovedSignal({names::jobInterface});
+    }
+    catch (const sdbus::Error&)
+    {
+        // The bus is gone (shutdown): nobody is left to tell.
+    }
     unregisterAdaptor();
 }
 

@@ -8,6 +8,7 @@
 #include "caps/apply_caps.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
+#include "util/resolve.hpp"
 #include "validate/arguments.hpp"
 
 namespace left4me {
@@ -32,9 +33,9 @@ template <typename Reply> std::function<void(const sdbus::Error&)> failWith(cons
 } // namespace
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer,
-                             BuildService& builds, MountService& mounts, IdleExit& idle)
+                             BuildService& builds, MountService& mounts, const CapsService& caps, IdleExit& idle)
     : AdaptorInterfaces(bus, names::managerPath), bus_(bus), config_(config), authorizer_(authorizer), builds_(builds),
-      mounts_(mounts), idle_(idle)
+      mounts_(mounts), caps_(caps), idle_(idle)
 {
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(
@@ -87,6 +88,11 @@ void ManagerObject::authorizeThen(AuthRequest request, std::function<void(const 
         catch (const sdbus::Error& e)
         {
             fail(e);
+        }
+        catch (const KernelUnsupported& e)
+        {
+            log::error(e.what(), {{"LEFT4ME_ACTION", action}});
+            fail(sdbus::Error(names::error::notSupported, e.what()));
         }
         catch (const std::exception& e)
         {
@@ -253,7 +259,7 @@ void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::
                     {{"addon", addon}, {"version", version}, {"binary", binary}, {"capabilities", join(names, ",")}},
                     messages::applyCaps),
         failWith(reply), [this, reply, request = std::move(request)] {
-            applyCaps(config_, request);
+            caps_.apply(request);
             reply->returnResults();
         });
 }

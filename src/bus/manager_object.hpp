@@ -6,6 +6,7 @@
 #include "bus/call_context.hpp"
 #include "bus/job_object.hpp"
 #include "bus/mount_object.hpp"
+#include "caps/apply_caps.hpp"
 #include "daemon/idle_exit.hpp"
 #include "mount/mount_service.hpp"
 
@@ -23,7 +24,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
 {
   public:
     ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer, BuildService& builds,
-                  MountService& mounts, IdleExit& idle);
+                  MountService& mounts, const CapsService& caps, IdleExit& idle);
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
     ~ManagerObject();
@@ -50,6 +51,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
 
     BuildService& builds_;
     MountService& mounts_;
+    const CapsService& caps_;
     IdleExit& idle_;
     std::map<uint64_t, std::unique_ptr<JobObject>> jobs_;
     std::map<std::string, std::unique_ptr<MountObject>> mountObjects_;

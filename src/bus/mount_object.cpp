@@ -31,7 +31,14 @@ MountObject::MountObject(sdbus::IConnection& bus, MountRecord record)
 
 MountObject::~MountObject()
 {
-    emitInterfacesRemovedSignal({names::mountInterface});
+    try
+    {
+        emitInterfacesRemovedSignal({names::mountInterface});
+    }
+    catch (const sdbus::Error&)
+    {
+        // The bus is gone (shutdown): nobody is left to tell.
+    }
     unregisterAdaptor();
 }
 

@@ -1,11 +1,14 @@
 #include "caps/apply_caps.hpp"
 
 #include "bus/names.hpp"
+#include "caps/caps_intent.hpp"
+#include "util/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/resolve.hpp"
 #include "util/users.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sdbus-c++/Error.h>
 #include <sys/capability.h>
@@ -16,8 +19,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
+#include <string_view>
+#include <vector>
 
 namespace left4me {
 
@@ -191,35 +199,77 @@ void checkBinary(int fd, const std::string& shown, uid_t owner, const std::strin
     }
 }
 
-// Points <addon>/current at versions/<version> with a rename over the old
-// link, so a reader sees the old target or the new one, never none.
-void activate(int rootFd, const ApplyCapsRequest& request, const std::string& addonPath)
+UniqueFd openAddon(int rootFd, const std::string& addon)
 {
-    UniqueFd addon = openBeneath(rootFd, request.addon, O_PATH | O_DIRECTORY);
-    if (!addon)
+    UniqueFd dir = openBeneath(rootFd, addon, O_PATH | O_DIRECTORY);
+    if (!dir)
     {
         failed("Step \"open the add-on directory\" failed: " + errnoText(errno));
     }
-    std::string old(4096, '\0');
-    auto n = ::readlinkat(addon.get(), "current", old.data(), old.size());
-    if (n < 0 && errno != ENOENT)
+    return dir;
+}
+
+// Where <addon>/current points; nullopt when there is none.
+std::optional<std::string> readCurrent(int addonFd, const std::string& addonPath)
+{
+    std::string target(4096, '\0');
+    auto n = ::readlinkat(addonFd, "current", target.data(), target.size());
+    if (n < 0)
     {
+        if (errno == ENOENT)
+        {
+            return std::nullopt;
+        }
         failed("Step \"read " + addonPath + "/current\" failed: " +
                (errno == EINVAL ? std::string("it exists and is not a symlink") : errnoText(errno)));
     }
+    target.resize(static_cast<std::size_t>(n));
+    return target;
+}
+
+constexpr std::string_view tmpLinkPrefix = ".current.tmp.";
+
+// Points <addon>/current at versions/<version> with a rename over the old
+// link, so a reader sees the old target or the new one, never none.
+void activate(int addonFd, const ApplyCapsRequest& request, const std::string& addonPath)
+{
     static std::atomic<unsigned> counter{0};
-    auto tmp = ".current.tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    auto tmp = std::string(tmpLinkPrefix) + std::to_string(::getpid()) + "." + std::to_string(counter++);
     auto target = "versions/" + request.version;
-    if (::symlinkat(target.c_str(), addon.get(), tmp.c_str()) != 0)
+    if (::symlinkat(target.c_str(), addonFd, tmp.c_str()) != 0)
     {
         failed("Step \"create the new current link\" failed: " + errnoText(errno));
     }
-    if (::renameat(addon.get(), tmp.c_str(), addon.get(), "current") != 0)
+    if (::renameat(addonFd, tmp.c_str(), addonFd, "current") != 0)
     {
         int error = errno;
-        (void)::unlinkat(addon.get(), tmp.c_str(), 0);
+        (void)::unlinkat(addonFd, tmp.c_str(), 0);
         failed("Step \"replace " + addonPath + "/current\" failed: " + errnoText(error));
     }
+}
+
+// Removes the temporary links an interrupted activate() left behind.
+void removeTmpLinks(int addonFd)
+{
+    UniqueFd readable(::openat(addonFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR* dir = readable ? ::fdopendir(readable.release()) : nullptr;
+    if (dir == nullptr)
+    {
+        return;
+    }
+    std::vector<std::string> stale;
+    while (const dirent* entry = ::readdir(dir))
+    {
+        if (std::string_view(entry->d_name).substr(0, tmpLinkPrefix.size()) == tmpLinkPrefix)
+        {
+            stale.emplace_back(entry->d_name);
+        }
+    }
+    for (const auto& name : stale)
+    {
+        (void)::unlinkat(::dirfd(dir), name.c_str(), 0);
+    }
+    ::closedir(dir);
 }
 
 } // namespace
@@ -241,8 +291,19 @@ CapabilityCheck requireAllowedCapabilities(const Config& config, const std::vect
     return check;
 }
 
-void applyCaps(const Config& config, const ApplyCapsRequest& request)
+CapsService::CapsService(const Config& config, std::string intentDir)
+    : config_(config), intentDir_(std::move(intentDir))
 {
+}
+
+std::string CapsService::intentPath(const std::string& addon) const
+{
+    return intentDir_ + "/" + addon + ".json";
+}
+
+void CapsService::apply(const ApplyCapsRequest& request) const
+{
+    const auto& config = config_;
     auto check = requireAllowedCapabilities(config, request.capabilities);
     uid_t owner = ownerUid(config.ownerUser);
     UniqueFd root = openRoot(config.addonsRoot);
@@ -258,20 +319,50 @@ void applyCaps(const Config& config, const ApplyCapsRequest& request)
 
     auto oldXattr = readCapabilityXattr(fd.get());
     auto oldText = currentCapabilityText(fd.get());
-    setCapabilities(fd.get(), check.values);
-    if (request.activate)
+    if (!request.activate)
     {
+        // One xattr write: it happens whole or not at all.
+        setCapabilities(fd.get(), check.values);
+    }
+    else
+    {
+        // Two steps (the xattr, then the link): an intent on disk lets the
+        // next daemon undo the first if this one dies before the second.
+        UniqueFd addon = openAddon(root.get(), request.addon);
+        struct stat st
+        {
+        };
+        (void)::fstat(fd.get(), &st); // checkBinary has just done the same
+        CapsIntent intent{request.addon,
+                          request.version,
+                          request.binary,
+                          st.st_dev,
+                          st.st_ino,
+                          oldXattr,
+                          readCurrent(addon.get(), addonPath)};
         try
         {
-            activate(root.get(), request, addonPath);
+            std::filesystem::create_directories(intentDir_);
+            replaceFile(intentPath(request.addon), toJson(intent), 0600);
+        }
+        catch (const std::exception& e)
+        {
+            failed(std::string("Cannot record the activation, so nothing was changed: ") + e.what());
+        }
+        try
+        {
+            setCapabilities(fd.get(), check.values);
+            activate(addon.get(), request, addonPath);
         }
         catch (const sdbus::Error& e)
         {
             restoreCapabilityXattr(fd.get(), oldXattr);
+            (void)::unlink(intentPath(request.addon).c_str());
             throw sdbus::Error(e.getName(), "Activation failed, and the binary's previous capabilities were "
                                             "restored. " +
                                                 e.getMessage());
         }
+        (void)::unlink(intentPath(request.addon).c_str());
     }
     auto newText = capabilityText(check.names);
     log::notice("Capabilities of " + shown + " set to \"" + newText + "\" (were \"" + oldText + "\")" +
@@ -284,6 +375,82 @@ void applyCaps(const Config& config, const ApplyCapsRequest& request)
                  {"LEFT4ME_CAPS_NEW", newText},
                  {"LEFT4ME_ACTIVATED", request.activate ? "1" : "0"},
                  {"LEFT4ME_CALLER_UID", std::to_string(request.caller)}});
+}
+
+} // namespace left4me
+
+namespace left4me {
+
+void CapsService::recover() const
+{
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(intentDir_, ec))
+    {
+        if (entry.path().extension() != ".json")
+        {
+            continue;
+        }
+        std::ifstream in(entry.path());
+        std::stringstream text;
+        text << in.rdbuf();
+        auto intent = capsIntentFromJson(text.str());
+        if (!intent)
+        {
+            log::warning("Ignoring the unreadable ApplyCaps intent " + entry.path().string());
+        }
+        else
+        {
+            try
+            {
+                settle(*intent);
+            }
+            catch (const std::exception& e)
+            {
+                log::error("Cannot settle the interrupted ApplyCaps of " + intent->addon + " " + intent->version +
+                               ": " + e.what(),
+                           {{"LEFT4ME_ADDON", intent->addon}, {"LEFT4ME_VERSION", intent->version}});
+            }
+        }
+        std::filesystem::remove(entry.path(), ec);
+    }
+}
+
+void CapsService::settle(const CapsIntent& intent) const
+{
+    auto addonPath = config_.addonsRoot + "/" + intent.addon;
+    auto relative = intent.addon + "/versions/" + intent.version + "/" + intent.binary;
+    auto shown = config_.addonsRoot + "/" + relative;
+    auto report = [&](int priority, const std::string& message) {
+        log::write(priority, message,
+                   {{"LEFT4ME_ADDON", intent.addon}, {"LEFT4ME_VERSION", intent.version}, {"LEFT4ME_BINARY", shown}});
+    };
+    UniqueFd root = openRoot(config_.addonsRoot);
+    if (!root)
+    {
+        failed("The add-ons root " + config_.addonsRoot + " cannot be opened: " + errnoText(errno));
+    }
+    UniqueFd addon = openAddon(root.get(), intent.addon);
+    removeTmpLinks(addon.get());
+    auto target = "versions/" + intent.version;
+    auto current = readCurrent(addon.get(), addonPath);
+    if (current == target && intent.oldCurrent != target)
+    {
+        // The rename happened: only the intent's removal was lost.
+        report(LOG_NOTICE, "The interrupted ApplyCaps of " + shown + " had activated " + intent.version + "; kept");
+        return;
+    }
+    UniqueFd fd = openBinary(root.get(), relative, shown);
+    struct stat st
+    {
+    };
+    if (::fstat(fd.get(), &st) != 0 || st.st_dev != intent.device || st.st_ino != intent.inode)
+    {
+        report(LOG_WARNING, "The binary of the interrupted ApplyCaps, " + shown + ", was replaced since; left alone");
+        return;
+    }
+    restoreCapabilityXattr(fd.get(), intent.oldXattr);
+    report(LOG_NOTICE, "The daemon stopped during ApplyCaps of " + shown + " before " + intent.version +
+                           " was activated; its previous capabilities were restored");
 }
 
 } // namespace left4me

@@ -1,7 +1,12 @@
 #include "cli/session.hpp"
 
 #include "bus/names.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/i18n.hpp"
 #include "cli/interactive_proxy.hpp"
+
+#include <cstdio>
+#include <cstdlib>
 
 namespace left4me::cli {
 
@@ -21,7 +26,12 @@ std::unique_ptr<sdbus::IConnection> connectSystemBus()
 
 } // namespace
 
-Session::Session(bool askPassword) : bus_(connectSystemBus()), loop_(g_main_loop_new(nullptr, FALSE)), source_(*bus_)
+Session::Session(bool askPassword)
+    : bus_(connectSystemBus()), loop_(g_main_loop_new(nullptr, FALSE)), source_(*bus_, [] {
+          // Mid-command, with nothing left to wait on: say so and fail.
+          std::fputs(_("left4me-builderctl: lost the connection to the system bus\n"), stderr);
+          std::exit(exit_code::failure);
+      })
 {
     bool interactive = false;
     if (askPassword)

@@ -38,7 +38,10 @@ int run(const left4me::Config& config)
     using namespace left4me;
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     auto bus = sdbus::createSystemBusConnection();
-    BusSource source(*bus);
+    BusSource source(*bus, [loop] {
+        log::error("Lost the connection to the system bus; exiting");
+        g_main_loop_quit(loop);
+    });
     SystemdClient systemd(*bus);
     systemd.subscribe();
     Authorizer authorizer{std::chrono::seconds(config.polkitTimeoutSec),
@@ -46,10 +49,12 @@ int run(const left4me::Config& config)
     BuildService builds(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR}, systemd);
     MountService mounts(config, {LEFT4ME_STATE_DIR, LEFT4ME_RUNTIME_DIR, LEFT4ME_UNIT_DIR}, systemd);
     mounts.recover();
+    CapsService caps(config, LEFT4ME_STATE_DIR "/caps-pending");
+    caps.recover();
     IdleExit idle(
         config.idleTimeoutSec, loop, [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy(); },
         [&] { bus->releaseName(names::busName); });
-    ManagerObject manager(*bus, config, authorizer, builds, mounts, idle);
+    ManagerObject manager(*bus, config, authorizer, builds, mounts, caps, idle);
     // After the bus objects' hooks are set, so that recovered jobs are
     // published like new ones.
     builds.recover();

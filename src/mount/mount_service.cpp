@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <glib.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -269,6 +270,18 @@ void MountService::mount(const MountRequest& request, Mounted done)
         pending->layerFds = std::move(layerFds);
     }
 
+    // The record goes to disk before systemd is asked, so that a daemon
+    // killed from here on leaves a record for recover() to settle, never a
+    // mount nobody knows about.
+    try
+    {
+        saveMountRecord(paths_.stateDir + "/mounts", MountRecord{request.instance, request.layers, pending->unit,
+                                                                 pending->where, request.readOnly, request.persistent});
+    }
+    catch (const std::exception& e)
+    {
+        throwError(names::error::failed, std::string("Cannot record the mount, so nothing was mounted: ") + e.what());
+    }
     inFlight_.insert(request.instance);
     log::info("Mounting instance " + request.instance + " at " + pending->where + " (" +
                   std::to_string(request.layers.size()) + " layers)",
@@ -347,18 +360,8 @@ void MountService::finishMount(const std::shared_ptr<Pending>& pending, const st
     const auto& request = pending->request;
     if (jobResult == "done")
     {
-        MountRecord record{request.instance, request.layers,   pending->unit,
-                           pending->where,   request.readOnly, request.persistent};
-        try
-        {
-            saveMountRecord(paths_.stateDir + "/mounts", record);
-        }
-        catch (const std::exception& e)
-        {
-            log::error(std::string("Cannot persist the mount record: ") + e.what(),
-                       {{"LEFT4ME_INSTANCE", request.instance}});
-        }
-        records_[request.instance] = record;
+        records_[request.instance] = MountRecord{request.instance, request.layers,   pending->unit,
+                                                 pending->where,   request.readOnly, request.persistent};
         inFlight_.erase(request.instance);
         if (changed_)
         {
@@ -371,6 +374,7 @@ void MountService::finishMount(const std::shared_ptr<Pending>& pending, const st
     }
     auto fail = [this, pending, jobResult] {
         systemd_.resetFailedUnit(pending->unit);
+        removeMountRecord(paths_.stateDir + "/mounts", pending->request.instance);
         inFlight_.erase(pending->request.instance);
         log::warning("Mounting instance " + pending->request.instance + " failed: " + jobResult,
                      {{"LEFT4ME_INSTANCE", pending->request.instance}, {"UNIT", pending->unit}});
@@ -483,22 +487,64 @@ void MountService::recover()
 {
     for (const auto& entry : records_)
     {
-        const auto& record = entry.second;
-        systemd_.activeState(record.unit, [this, record](const sdbus::Error* error, const std::string& state) {
-            if (error == nullptr && state == "active")
+        settle(entry.second, 0);
+    }
+}
+
+void MountService::settle(const MountRecord& record, unsigned attempt)
+{
+    systemd_.activeState(record.unit, [this, record, attempt](const sdbus::Error* error, const std::string& state) {
+        if (error == nullptr && state == "active")
+        {
+            inFlight_.erase(record.instance);
+            return;
+        }
+        // A daemon killed mid-Mount leaves its unit starting; systemd ends
+        // that within milliseconds (the /proc/<pid>/fd layers died with the
+        // daemon), so look again shortly rather than guess.
+        constexpr unsigned maxAttempts = 100; // 10 s
+        if (error == nullptr && (state == "activating" || state == "reloading") && attempt < maxAttempts)
+        {
+            inFlight_.insert(record.instance); // Mount and Unmount answer Busy meanwhile
+            struct Retry
             {
-                return;
-            }
-            log::notice("Instance " + record.instance + " is no longer mounted; forgetting it",
-                        {{"LEFT4ME_INSTANCE", record.instance}, {"UNIT", record.unit}});
+                MountService* self;
+                MountRecord record;
+                unsigned attempt;
+            };
+            g_timeout_add_full(
+                G_PRIORITY_DEFAULT, 100,
+                [](gpointer data) -> gboolean {
+                    auto* retry = static_cast<Retry*>(data);
+                    retry->self->settle(retry->record, retry->attempt + 1);
+                    return G_SOURCE_REMOVE;
+                },
+                new Retry{this, record, attempt}, [](gpointer data) { delete static_cast<Retry*>(data); });
+            return;
+        }
+        log::notice("Instance " + record.instance + " is no longer mounted (" + (error ? "no unit" : state) +
+                        "); forgetting it",
+                    {{"LEFT4ME_INSTANCE", record.instance}, {"UNIT", record.unit}});
+        auto forget = [this, record] {
+            systemd_.resetFailedUnit(record.unit);
             removeMountRecord(paths_.stateDir + "/mounts", record.instance);
             records_.erase(record.instance);
+            inFlight_.erase(record.instance);
             if (changed_)
             {
                 changed_(record.instance);
             }
-        });
-    }
+        };
+        if (record.persistent)
+        {
+            // Its unit file would bring back a mount nobody has a record of.
+            removePersistentUnit(record.unit, forget);
+        }
+        else
+        {
+            forget();
+        }
+    });
 }
 
 std::vector<pid_t> processesUsing(const std::string& where)

@@ -47,7 +47,10 @@ class MountService
     void mount(const MountRequest& request, Mounted done);
     void unmount(const std::string& instance, const Done& done);
 
-    // Drops records whose unit is no longer mounted.
+    // Settles every record left by an earlier daemon: a mounted unit is
+    // kept, one still starting is waited for, and any other is forgotten
+    // (a persistent one with its unit file). Records are written before a
+    // mount starts, so this also cleans up after a daemon killed mid-Mount.
     void recover();
 
     [[nodiscard]] const std::map<std::string, MountRecord>& records() const { return records_; }
@@ -62,6 +65,7 @@ class MountService
     void finishMount(const std::shared_ptr<Pending>& pending, const std::string& jobResult);
     void removePersistentUnit(const std::string& unit, std::function<void()> then);
     void finishUnmount(const MountRecord& record, const Done& done);
+    void settle(const MountRecord& record, unsigned attempt);
 
     const Config& config_;
     MountPaths paths_;

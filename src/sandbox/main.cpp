@@ -4,8 +4,9 @@
 // systemd appends to the job's log file: a line from stderr carries the
 // mark of stream_lines.hpp, which is how clients tell the streams apart.
 //
-// It exits as COMMAND did (the same status, or the same signal), so the
-// unit's result and ExecMainStatus are the script's.
+// It exits as COMMAND did (the same status, or the same signal, except
+// 128+N for the signals systemd deems clean), so the unit's result and
+// ExecMainStatus are the script's.
 
 #include "sandbox/stream_lines.hpp"
 
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,12 +39,56 @@ struct Log
 {
     uint64_t limit = UINT64_MAX;
     uint64_t written = 0;
+    // Where the log ends: our writes append to what systemd opened.
+    uint64_t end = 0;
+    // Whether fallocate works here; without it a full disk still stops the
+    // build, only without a closing line.
+    bool canReserve = true;
     pid_t child = -1;
 };
 Log theLog;
 
+// Room for a closing line, kept allocated past the log's end.
+constexpr uint64_t closingRoom = 1024;
+
+[[noreturn]] void stopBuild(const std::string& closing, int exitStatus)
+{
+    std::string line = std::string(1, left4me::stderrMark) + closing + "; the build is stopped.\n";
+    (void)!::write(STDOUT_FILENO, line.data(), line.size()); // into the reserved room
+    ::kill(theLog.child, SIGKILL);                           // the rest of the unit goes when we do
+    ::_exit(exitStatus);
+}
+
+[[noreturn]] void logWriteFailed(int error)
+{
+    stopBuild(std::string(left4me::logWriteFailedMessage) + " (" + std::strerror(error) + ")",
+              left4me::logWriteFailedExitStatus);
+}
+
+// Allocates the blocks BUFFER and a closing line after it will need, before
+// writing: when the disk is full this fails, while the room reserved by the
+// previous call still holds the closing line.
+void reserve(std::size_t size)
+{
+    if (!theLog.canReserve)
+    {
+        return;
+    }
+    if (::fallocate(STDOUT_FILENO, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(theLog.end),
+                    static_cast<off_t>(size + closingRoom)) != 0)
+    {
+        if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EPERM)
+        {
+            theLog.canReserve = false; // not this filesystem; write() reports a full disk then
+            return;
+        }
+        logWriteFailed(errno);
+    }
+}
+
 void writeRaw(std::string_view buffer)
 {
+    reserve(buffer.size());
     std::size_t done = 0;
     while (done < buffer.size())
     {
@@ -53,11 +99,12 @@ void writeRaw(std::string_view buffer)
         }
         if (n <= 0)
         {
-            break; // a full disk: the build still runs to its end
+            logWriteFailed(n < 0 ? errno : ENOSPC);
         }
         done += static_cast<std::size_t>(n);
     }
     theLog.written += done;
+    theLog.end += done;
 }
 
 // Appends BUFFER's whole lines to the log, unless that would pass the limit:
@@ -65,7 +112,6 @@ void writeRaw(std::string_view buffer)
 // (the daemon reports result "log-limit").
 void writeAll(std::string& buffer)
 {
-    constexpr uint64_t closingRoom = 1024;
     if (theLog.written + buffer.size() + closingRoom > theLog.limit)
     {
         // The whole lines that still fit, then the closing line.
@@ -75,11 +121,8 @@ void writeAll(std::string& buffer)
         {
             writeRaw(std::string_view(buffer).substr(0, end + 1));
         }
-        std::string closing = std::string(1, left4me::stderrMark) + left4me::logLimitMessage + " of " +
-                              std::to_string(theLog.limit) + " bytes; the build is stopped.\n";
-        writeRaw(closing);
-        ::kill(theLog.child, SIGKILL); // the rest of the unit goes when we do
-        ::_exit(left4me::logLimitExitStatus);
+        stopBuild(std::string(left4me::logLimitMessage) + " of " + std::to_string(theLog.limit) + " bytes",
+                  left4me::logLimitExitStatus);
     }
     writeRaw(buffer);
     buffer.clear();
@@ -117,6 +160,13 @@ bool pump(int fd, Stream stream, StreamLines& lines, std::string& out, std::size
     if (WIFSIGNALED(status))
     {
         int sig = WTERMSIG(status);
+        if (sig == SIGHUP || sig == SIGINT || sig == SIGTERM || sig == SIGPIPE)
+        {
+            // systemd counts death by these as a clean exit (SuccessExitStatus=)
+            // and collects the unit as a success: a script killed by them
+            // did not succeed, so say 128+N as a shell would.
+            ::_exit(128 + sig);
+        }
         ::signal(sig, SIG_DFL);
         sigset_t only;
         sigemptyset(&only);
@@ -193,6 +243,18 @@ int main(int argc, char** argv)
     {
         theLog.limit = std::strtoull(limit, nullptr, 10);
     }
+    struct stat st
+    {
+    };
+    if (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+    {
+        theLog.end = static_cast<uint64_t>(st.st_size);
+    }
+    else
+    {
+        theLog.canReserve = false; // run by hand, onto a terminal or a pipe
+    }
+    reserve(0);
     // The script runs as the same user: keep it out of /proc/<relay>/fd,
     // where it could reach the log file without the relay's marks.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -20,6 +20,11 @@ inline constexpr const char* logLimitVariable = "LEFT4ME_LOG_LIMIT";
 inline constexpr int logLimitExitStatus = 125;
 // How its last line, on stderr, begins then.
 inline constexpr const char* logLimitMessage = "left4me-build-run: the log reached its limit";
+// The same when the log cannot be written (a full disk, a quota): the relay
+// keeps room allocated past the log's end for this line, stops the build
+// and exits 124; the daemon reports result "log-write-failed".
+inline constexpr int logWriteFailedExitStatus = 124;
+inline constexpr const char* logWriteFailedMessage = "left4me-build-run: cannot write the log";
 
 enum class Stream
 {

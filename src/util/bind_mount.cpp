@@ -34,9 +34,13 @@ int mountSetattr(int dfd, const char* path, unsigned flags, mount_attr* attr)
     return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr)));
 }
 
-[[noreturn]] void fail(const std::string& what)
+[[noreturn]] void fail(const std::string& what, const char* call = nullptr)
 {
     int error = errno;
+    if (error == ENOSYS && call != nullptr)
+    {
+        throw KernelUnsupported(call);
+    }
     throw BindError(error, what + ": " + std::strerror(error));
 }
 
@@ -75,7 +79,7 @@ BindMount BindMount::create(const std::string& root, const std::string& relative
         UniqueFd tree(openTree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
         if (!tree)
         {
-            fail("cannot clone " + root + "/" + relative);
+            fail("cannot clone " + root + "/" + relative, "open_tree");
         }
         mount_attr attr{};
         attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
@@ -88,6 +92,10 @@ BindMount BindMount::create(const std::string& root, const std::string& relative
         }
         if (mountSetattr(tree.get(), "", AT_EMPTY_PATH, &attr) != 0)
         {
+            if (errno == ENOSYS)
+            {
+                fail("", "mount_setattr");
+            }
             if (idmap != nullptr && (errno == EINVAL || errno == EOPNOTSUPP || errno == EPERM))
             {
                 // overlayfs (among others) refuses idmapped mounts with EINVAL.
@@ -102,7 +110,7 @@ BindMount BindMount::create(const std::string& root, const std::string& relative
         }
         if (moveMount(tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
         {
-            fail("cannot attach " + root + "/" + relative + " at " + target);
+            fail("cannot attach " + root + "/" + relative + " at " + target, "move_mount");
         }
         bind.target_ = target;
     });

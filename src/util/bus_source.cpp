@@ -3,6 +3,7 @@
 #include "util/log.hpp"
 
 #include <poll.h>
+#include <sdbus-c++/Error.h>
 
 #include <cstdint>
 #include <ctime>
@@ -15,6 +16,7 @@ struct Source
 {
     GSource base;
     sdbus::IConnection* connection;
+    std::function<void()>* onLost;
     GPollFD pollFd;
     uint64_t deadlineUsec;
 };
@@ -64,6 +66,16 @@ gboolean dispatch(GSource* base, GSourceFunc, gpointer)
         {
         }
     }
+    catch (const sdbus::Error& e)
+    {
+        log::error(std::string("Error while processing D-Bus messages: ") + e.what());
+        if (e.getName() == "org.freedesktop.DBus.Error.Disconnected")
+        {
+            // Polling a dead connection would spin; the owner exits.
+            (*s->onLost)();
+            return G_SOURCE_REMOVE;
+        }
+    }
     catch (const std::exception& e)
     {
         log::error(std::string("Error while processing D-Bus messages: ") + e.what());
@@ -75,11 +87,12 @@ GSourceFuncs funcs = {prepare, check, dispatch, nullptr, nullptr, nullptr};
 
 } // namespace
 
-BusSource::BusSource(sdbus::IConnection& connection)
+BusSource::BusSource(sdbus::IConnection& connection, std::function<void()> onLost) : onLost_(std::move(onLost))
 {
     source_ = g_source_new(&funcs, sizeof(Source));
     auto* s = reinterpret_cast<Source*>(source_);
     s->connection = &connection;
+    s->onLost = &onLost_;
     auto data = connection.getEventLoopPollData();
     s->pollFd.fd = data.fd;
     s->pollFd.events = static_cast<gushort>(data.events);

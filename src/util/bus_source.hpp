@@ -3,6 +3,8 @@
 #include <glib.h>
 #include <sdbus-c++/IConnection.h>
 
+#include <functional>
+
 namespace left4me {
 
 // Drives an sdbus-c++ connection from the GLib main context, so that sd-bus
@@ -12,12 +14,15 @@ namespace left4me {
 class BusSource
 {
   public:
-    explicit BusSource(sdbus::IConnection& connection);
+    // ON_LOST is called once if the connection is lost (the bus went away):
+    // nothing more can be served, so the daemon should exit.
+    BusSource(sdbus::IConnection& connection, std::function<void()> onLost);
     BusSource(const BusSource&) = delete;
     BusSource& operator=(const BusSource&) = delete;
     ~BusSource();
 
   private:
+    std::function<void()> onLost_;
     GSource* source_ = nullptr;
 };
 

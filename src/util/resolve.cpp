@@ -25,6 +25,10 @@ UniqueFd openBeneath(int rootFd, const std::string& relative, int flags)
         // EAGAIN: a concurrent rename raced the lookup; the kernel asks us to retry.
         fd = ::syscall(SYS_openat2, rootFd, relative.c_str(), &how, sizeof(how));
     } while (fd < 0 && errno == EAGAIN);
+    if (fd < 0 && errno == ENOSYS)
+    {
+        throw KernelUnsupported("openat2");
+    }
     return UniqueFd(static_cast<int>(fd));
 }
 

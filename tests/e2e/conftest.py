@@ -4,6 +4,7 @@ the real system bus as root and as other users."""
 
 import json
 import os
+import re
 import shutil
 import time
 
@@ -19,6 +20,10 @@ ERROR = "org.left4me.Builder.Error."
 # The container cannot enforce cgroup limits (see systemd-container.md), so
 # every test configuration says so; the daemon refuses builds otherwise.
 BASE_CONFIG = {"allow_unenforced_limits": True}
+# What AddressSanitizer, LeakSanitizer and UBSan print, on the daemon's (and
+# the build relay's) stderr, which the journal keeps.
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error: ")
+SANITIZER_DROPIN = "/lib/systemd/system/left4me-builderd.service.d/sanitizer.conf"
 
 
 def pytest_configure(config):
@@ -45,6 +50,28 @@ def container():
         yield c
     finally:
         c.poweroff()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_sanitizer_reports(container):
+    """With a sanitizer build installed (meson -Db_sanitize=address,undefined
+    installs sanitizer.conf), the whole suite must leave 0 reports: checked
+    in the journal of every boot, after the last test, once the daemon has
+    exited (LeakSanitizer reports at exit)."""
+    yield
+    if not sanitized(container):
+        return
+    container.run(["systemctl", "stop", "left4me-builderd.service"], check=False)
+    journal = container.run(["journalctl", "--no-pager", "-o", "short-iso"]).stdout
+    reports = [line for line in journal.splitlines() if SANITIZER_REPORT.search(line)]
+    assert not reports, "sanitizer reports:\n" + "\n".join(reports[:50])
+
+
+def sanitized(container):
+    """True when the installed daemon is a sanitizer build, whose memory
+    figures say nothing (ASan's quarantine) and whose leaks LeakSanitizer
+    checks instead."""
+    return container.run(["test", "-e", SANITIZER_DROPIN], check=False).returncode == 0
 
 
 class Service:

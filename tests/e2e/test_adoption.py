@@ -94,3 +94,24 @@ def test_ended_jobs_are_removed_past_the_retention_count(svc):
     # Also across a restart.
     svc.stop_daemon()
     assert {str(j["Id"]) for j in ctl_json(svc, "jobs", "--all")} == {jobs[-2], jobs[-1]}
+
+
+def test_after_a_reboot_a_build_that_was_running_has_ended_and_nothing_stale_remains(svc):
+    job = start(svc, "adopt-reboot", "echo before; sleep 600\n")
+    svc.wait_for(lambda: svc.c.run([CTL, "log", job]).stdout == "before\n", what="the first line")
+    svc.c.reboot()
+    # Nothing of the build's runtime survives: its unit, its overlay bind
+    # and its directory under /run went with the boot.
+    assert svc.c.sh("systemctl list-units --all --plain --no-legend 'left4me-build@*'").stdout == ""
+    assert svc.c.sh("findmnt --task 1 -n -o TARGET | grep left4me-builder ; true").stdout == ""
+    assert svc.c.sh("ls -A /run/left4me-builder/jobs 2>/dev/null; true").stdout == ""
+    # The next daemon reports the job ended, not running (nor "succeeded",
+    # as a unit collected after it ran would be), with its log whole.
+    svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] != "running", what="the job to be settled")
+    status = ctl_json(svc, "status", job)
+    assert (status["State"], status["Result"], status["ExitStatus"]) == ("failed", "interrupted", -1), status
+    journal = svc.c.run(["journalctl", "-o", "cat", "-u", "left4me-builderd.service", f"LEFT4ME_JOB={job}"]).stdout
+    assert "was running when the machine rebooted" in journal
+    assert svc.c.run([CTL, "log", job]).stdout == "before\n"
+    # And the overlay is free for the next build.
+    assert svc.c.run([CTL, "build", "adopt-reboot", "-"], input="echo after\n").stdout == "after\n"

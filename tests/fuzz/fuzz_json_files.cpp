@@ -1,12 +1,14 @@
 // Every JSON file the daemon reads: /etc/left4me/builder.json, and what a
 // restarted daemon reads back from its state directory, job.json
-// (build/job_record) and the mount records (mount/mount_record). One text
-// goes through all three parsers.
+// (build/job_record), the mount records (mount/mount_record) and the
+// ApplyCaps intents (caps/caps_intent). One text goes through all four
+// parsers.
 //
 // The configuration is either one that keeps every documented rule or a
 // ConfigError (the daemon exits 78 on it); a record is read or refused,
 // never an exception or a guess, and one that is read writes out to itself.
 #include "build/job_record.hpp"
+#include "caps/caps_intent.hpp"
 #include "fuzz_check.hpp"
 #include "mount/mount_record.hpp"
 #include "util/config.hpp"
@@ -77,6 +79,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
     {
         FUZZ_CHECK(!validate::instanceName(mount->instance) && !validate::layers(mount->layers));
         FUZZ_CHECK(mountRecordFromJson(toJson(*mount)) == mount);
+    }
+    if (auto intent = capsIntentFromJson(text))
+    {
+        FUZZ_CHECK(!validate::addonSegment(intent->addon) && !validate::addonSegment(intent->version) &&
+                   !validate::relativeBinaryPath(intent->binary));
+        FUZZ_CHECK(capsIntentFromJson(toJson(*intent)) == intent);
     }
     return 0;
 }

@@ -17,6 +17,7 @@ TEST_CASE("a job record survives a round trip through its file format")
     record.info.progress = 0.5;
     record.info.statusText = "half \xc3\xa4";
     record.deadlineUsec = 1700000003600000;
+    record.bootId = "0f4c1d5e-8a77-4f34-9bb3-2c1b6a0e9d11";
     auto parsed = parseJobRecord(serializeJobRecord(record));
     REQUIRE(parsed);
     CHECK(parsed->info.id == 42);
@@ -27,6 +28,20 @@ TEST_CASE("a job record survives a round trip through its file format")
     CHECK(parsed->info.exitStatus == -1);
     CHECK(parsed->info.statusText == "half \xc3\xa4");
     CHECK(parsed->deadlineUsec == 1700000003600000);
+    CHECK(parsed->bootId == record.bootId);
+}
+
+TEST_CASE("a job record of an older version, without a boot id, is read with none")
+{
+    JobRecord record;
+    record.info.unit = "u";
+    auto text = serializeJobRecord(record);
+    auto at = text.find("  \"boot_id\": \"\",\n");
+    REQUIRE(at != std::string::npos);
+    text.erase(at, std::string("  \"boot_id\": \"\",\n").size());
+    auto parsed = parseJobRecord(text);
+    REQUIRE(parsed);
+    CHECK(parsed->bootId.empty());
 }
 
 TEST_CASE("a damaged job record is refused, never guessed")
