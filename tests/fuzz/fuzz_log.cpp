@@ -1,15 +1,20 @@
 // A build's output, as hostile as a script can make it (lines past 64 KiB,
-// NUL, invalid UTF-8, no final newline, any chunking), through the log's
-// path in the daemon and the CLI: LineSplitter, the progress marker parser
-// and the terminal's progress line.
+// NUL, invalid UTF-8, forged stream marks, no final newline, any chunking),
+// through the log's path: the sandbox relay's StreamLines, then in the
+// daemon and the CLI LineSplitter, the progress marker parser and the
+// terminal's progress line.
 #include "build/log_lines.hpp"
 #include "build/progress.hpp"
 #include "cli/progress_line.hpp"
 #include "fuzz_check.hpp"
+#include "sandbox/stream_lines.hpp"
 
 #include <glib.h>
 
+#include <array>
 #include <fuzzer/FuzzedDataProvider.h>
+#include <string>
+#include <vector>
 
 using namespace left4me;
 
@@ -55,6 +60,60 @@ void checkLine(const std::string& line)
     }
 }
 
+// The relay's promises for its output OUT: whole lines, each within the
+// daemon's limit so it is never split after its mark, a mark exactly on
+// the lines of stderr. Returns each stream's lines, mark removed.
+std::array<std::vector<std::string>, 2> checkRelayOutput(const std::string& out)
+{
+    std::array<std::vector<std::string>, 2> lines;
+    FUZZ_CHECK(out.empty() || out.back() == '\n');
+    std::size_t from = 0;
+    while (from < out.size())
+    {
+        auto end = out.find('\n', from);
+        auto line = std::string_view(out).substr(from, end - from);
+        FUZZ_CHECK(line.size() <= StreamLines::maxLineBytes);
+        auto [stream, text] = unmark(line);
+        FUZZ_CHECK(text.find(stderrMark) == std::string_view::npos);
+        lines[stream == Stream::out ? 0 : 1].emplace_back(text);
+        from = end + 1;
+    }
+    return lines;
+}
+
+// The stream cut into pieces, each piece sent to stdout or stderr as the
+// input says, through StreamLines; a stream's lines must not depend on how
+// its bytes were cut or interleaved with the other's.
+void checkRelay(const std::string& stream, const std::vector<std::size_t>& cuts, const std::vector<bool>& toStderr)
+{
+    StreamLines interleaved;
+    std::string out;
+    std::array<std::string, 2> whole;
+    std::size_t from = 0;
+    for (std::size_t i = 0; i < cuts.size(); ++i)
+    {
+        auto piece = std::string_view(stream).substr(from, cuts[i] - from);
+        interleaved.feed(toStderr[i] ? Stream::err : Stream::out, piece, out);
+        whole[toStderr[i] ? 1 : 0] += piece;
+        from = cuts[i];
+    }
+    interleaved.finish(Stream::out, out);
+    interleaved.finish(Stream::err, out);
+
+    StreamLines separate;
+    std::string outAlone;
+    std::string errAlone;
+    separate.feed(Stream::out, whole[0], outAlone);
+    separate.finish(Stream::out, outAlone);
+    separate.feed(Stream::err, whole[1], errAlone);
+    separate.finish(Stream::err, errAlone);
+
+    auto mixed = checkRelayOutput(out);
+    FUZZ_CHECK(mixed[0] == checkRelayOutput(outAlone)[0]);
+    FUZZ_CHECK(mixed[1] == checkRelayOutput(errAlone)[1]);
+    FUZZ_CHECK(out.size() >= stream.size()); // nothing is dropped (0x1E grows to U+FFFD)
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
@@ -66,8 +125,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
     // maxLineBytes are in reach without megabyte inputs.
     std::string stream;
     std::vector<std::size_t> cuts; // where the reader's read() calls end
+    std::vector<bool> toStderr;    // for the relay: which stream a piece is on
     while (data.remaining_bytes() > 0 && stream.size() < maxStreamBytes)
     {
+        toStderr.push_back(data.ConsumeBool());
         auto piece = data.ConsumeRandomLengthString(256);
         std::size_t repeat = 1;
         // Mostly once: a stream near maxStreamBytes costs a hundred small ones.
@@ -88,6 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
         }
         cuts.push_back(stream.size());
     }
+
+    checkRelay(stream, cuts, toStderr);
 
     LineSplitter whole;
     std::vector<std::string> expected;
