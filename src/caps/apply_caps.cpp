@@ -333,13 +333,16 @@ void CapsService::apply(const ApplyCapsRequest& request) const
         {
         };
         (void)::fstat(fd.get(), &st); // checkBinary has just done the same
-        CapsIntent intent{request.addon,
-                          request.version,
-                          request.binary,
-                          st.st_dev,
-                          st.st_ino,
-                          oldXattr,
-                          readCurrent(addon.get(), addonPath)};
+        std::optional<std::string> oldCurrent;
+        try
+        {
+            oldCurrent = readCurrent(addon.get(), addonPath);
+        }
+        catch (const sdbus::Error& e)
+        {
+            throw sdbus::Error(e.getName(), e.getMessage() + "; nothing was changed.");
+        }
+        CapsIntent intent{request.addon, request.version, request.binary, st.st_dev, st.st_ino, oldXattr, oldCurrent};
         try
         {
             std::filesystem::create_directories(intentDir_);
