@@ -51,18 +51,21 @@ Log theLog;
 // Room for a closing line, kept allocated past the log's end.
 constexpr uint64_t closingRoom = 1024;
 
-[[noreturn]] void stopBuild(const std::string& closing, int exitStatus)
+// MID_LINE: a write stopped inside a line, which the closing line must not
+// be glued to.
+[[noreturn]] void stopBuild(const std::string& closing, int exitStatus, bool midLine = false)
 {
-    std::string line = std::string(1, left4me::stderrMark) + closing + "; the build is stopped.\n";
+    std::string line =
+        (midLine ? "\n" : "") + std::string(1, left4me::stderrMark) + closing + "; the build is stopped.\n";
     (void)!::write(STDOUT_FILENO, line.data(), line.size()); // into the reserved room
     ::kill(theLog.child, SIGKILL);                           // the rest of the unit goes when we do
     ::_exit(exitStatus);
 }
 
-[[noreturn]] void logWriteFailed(int error)
+[[noreturn]] void logWriteFailed(int error, bool midLine = false)
 {
     stopBuild(std::string(left4me::logWriteFailedMessage) + " (" + std::strerror(error) + ")",
-              left4me::logWriteFailedExitStatus);
+              left4me::logWriteFailedExitStatus, midLine);
 }
 
 // Allocates the blocks BUFFER and a closing line after it will need, before
@@ -99,7 +102,7 @@ void writeRaw(std::string_view buffer)
         }
         if (n <= 0)
         {
-            logWriteFailed(n < 0 ? errno : ENOSPC);
+            logWriteFailed(n < 0 ? errno : ENOSPC, done > 0);
         }
         done += static_cast<std::size_t>(n);
     }
