@@ -20,10 +20,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -386,20 +384,12 @@ namespace left4me {
 
 void CapsService::recover() const
 {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(intentDir_, ec))
+    for (const auto& [path, text] : readJsonFiles(intentDir_))
     {
-        if (entry.path().extension() != ".json")
-        {
-            continue;
-        }
-        std::ifstream in(entry.path());
-        std::stringstream text;
-        text << in.rdbuf();
-        auto intent = capsIntentFromJson(text.str());
+        auto intent = capsIntentFromJson(text);
         if (!intent)
         {
-            log::warning("Ignoring the unreadable ApplyCaps intent " + entry.path().string());
+            log::warning("Ignoring the unreadable ApplyCaps intent " + path.string());
         }
         else
         {
@@ -414,7 +404,8 @@ void CapsService::recover() const
                            {{"LEFT4ME_ADDON", intent->addon}, {"LEFT4ME_VERSION", intent->version}});
             }
         }
-        std::filesystem::remove(entry.path(), ec);
+        std::error_code ignored;
+        std::filesystem::remove(path, ignored);
     }
 }
 

@@ -7,8 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace left4me {
 
@@ -51,20 +49,12 @@ std::optional<MountRecord> mountRecordFromJson(std::string_view text)
 std::map<std::string, MountRecord> loadMountRecords(const std::string& dir)
 {
     std::map<std::string, MountRecord> records;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec))
+    for (const auto& [path, text] : readJsonFiles(dir))
     {
-        if (entry.path().extension() != ".json")
+        auto record = mountRecordFromJson(text);
+        if (!record || path.stem() != record->instance)
         {
-            continue;
-        }
-        std::ifstream in(entry.path());
-        std::stringstream text;
-        text << in.rdbuf();
-        auto record = mountRecordFromJson(text.str());
-        if (!record || entry.path().stem() != record->instance)
-        {
-            log::warning("Ignoring an unreadable mount record " + entry.path().string());
+            log::warning("Ignoring an unreadable mount record " + path.string());
             continue;
         }
         records[record->instance] = *record;

@@ -6,8 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 namespace left4me {
@@ -47,6 +50,25 @@ void replaceFile(const std::string& path, std::string_view content, mode_t mode)
         (void)::unlink(tmp.c_str());
         throw std::system_error(error, std::generic_category(), "cannot replace " + path);
     }
+}
+
+std::vector<std::pair<std::filesystem::path, std::string>> readJsonFiles(const std::string& dir)
+{
+    std::vector<std::pair<std::filesystem::path, std::string>> files;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    {
+        if (entry.path().extension() != ".json")
+        {
+            continue;
+        }
+        std::ifstream in(entry.path());
+        std::stringstream text;
+        text << in.rdbuf();
+        files.emplace_back(entry.path(), text.str());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
 }
 
 } // namespace left4me

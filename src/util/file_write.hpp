@@ -2,8 +2,11 @@
 
 #include <sys/types.h>
 
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace left4me {
 
@@ -15,5 +18,9 @@ void writeNewFile(const std::string& path, std::string_view content, mode_t mode
 // over it, so a reader (or a daemon after a crash) sees the old file or the
 // new one, never a part. Throws std::system_error.
 void replaceFile(const std::string& path, std::string_view content, mode_t mode);
+
+// The records the daemon keeps one per file: each file in DIR named *.json,
+// with its content, in name order. A missing DIR has none.
+std::vector<std::pair<std::filesystem::path, std::string>> readJsonFiles(const std::string& dir);
 
 } // namespace left4me

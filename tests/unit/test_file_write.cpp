@@ -41,3 +41,20 @@ TEST_CASE("replaceFile swaps in the new content with exactly the mode, leaving n
     CHECK(contents(path) == "two\n");
     fs::remove_all(dir);
 }
+
+TEST_CASE("readJsonFiles gives each *.json file with its content, in name order, and nothing for no directory")
+{
+    std::string pattern = (fs::temp_directory_path() / "left4me-read-XXXXXX").string();
+    std::string dir = ::mkdtemp(pattern.data());
+    replaceFile(dir + "/b.json", "{\"b\": 1}\n", 0600);
+    replaceFile(dir + "/a.json", "{}", 0600);
+    std::ofstream(dir + "/a.json.tmp") << "a crash's leftover";
+    std::ofstream(dir + "/notes") << "not a record";
+    auto files = readJsonFiles(dir);
+    REQUIRE(files.size() == 2);
+    CHECK(files[0].first == fs::path(dir) / "a.json");
+    CHECK(files[0].second == "{}");
+    CHECK(files[1].second == "{\"b\": 1}\n");
+    fs::remove_all(dir);
+    CHECK(readJsonFiles(dir).empty());
+}
