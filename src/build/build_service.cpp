@@ -229,11 +229,11 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
             bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay", &idmap);
         }
     }
-    catch (const KernelUnsupported& e)
+    catch (const KernelUnsupported&)
     {
         fs::remove_all(stateDir);
         fs::remove_all(runtimeDir);
-        throw sdbus::Error(names::error::notSupported, e.what());
+        throw; // authorizeThen answers it, as for every method
     }
     catch (const BindError& e)
     {

@@ -162,7 +162,9 @@ UniqueFd openBinary(int rootFd, const std::string& relative, const std::string& 
     return fd;
 }
 
-void checkBinary(int fd, const std::string& shown, uid_t owner, const std::string& ownerName)
+// Returns the stat it checked: its device and inode identify the binary
+// in an ApplyCaps intent.
+struct stat checkBinary(int fd, const std::string& shown, uid_t owner, const std::string& ownerName)
 {
     struct stat st
     {
@@ -195,6 +197,7 @@ void checkBinary(int fd, const std::string& shown, uid_t owner, const std::strin
     {
         invalid("Argument binary: " + shown + " is setuid or setgid; such files never get capabilities.");
     }
+    return st;
 }
 
 UniqueFd openAddon(int rootFd, const std::string& addon)
@@ -313,7 +316,7 @@ void CapsService::apply(const ApplyCapsRequest& request) const
     auto relative = request.addon + "/versions/" + request.version + "/" + request.binary;
     auto shown = config.addonsRoot + "/" + relative;
     UniqueFd fd = openBinary(root.get(), relative, shown);
-    checkBinary(fd.get(), shown, owner, config.ownerUser);
+    auto st = checkBinary(fd.get(), shown, owner, config.ownerUser);
 
     auto oldXattr = readCapabilityXattr(fd.get());
     auto oldText = currentCapabilityText(fd.get());
@@ -327,10 +330,6 @@ void CapsService::apply(const ApplyCapsRequest& request) const
         // Two steps (the xattr, then the link): an intent on disk lets the
         // next daemon undo the first if this one dies before the second.
         UniqueFd addon = openAddon(root.get(), request.addon);
-        struct stat st
-        {
-        };
-        (void)::fstat(fd.get(), &st); // checkBinary has just done the same
         std::optional<std::string> oldCurrent;
         try
         {

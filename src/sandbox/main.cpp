@@ -39,8 +39,9 @@ struct Log
 {
     uint64_t limit = UINT64_MAX;
     uint64_t written = 0;
-    // Where the log ends: our writes append to what systemd opened.
-    uint64_t end = 0;
+    // The log's size before our first write: systemd opened it to append,
+    // so the log ends at start + written.
+    uint64_t start = 0;
     // Whether fallocate works here; without it a full disk still stops the
     // build, only without a closing line.
     bool canReserve = true;
@@ -77,7 +78,7 @@ void reserve(std::size_t size)
     {
         return;
     }
-    if (::fallocate(STDOUT_FILENO, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(theLog.end),
+    if (::fallocate(STDOUT_FILENO, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(theLog.start + theLog.written),
                     static_cast<off_t>(size + closingRoom)) != 0)
     {
         if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EPERM)
@@ -107,7 +108,6 @@ void writeRaw(std::string_view buffer)
         done += static_cast<std::size_t>(n);
     }
     theLog.written += done;
-    theLog.end += done;
 }
 
 // Appends BUFFER's whole lines to the log, unless that would pass the limit:
@@ -251,7 +251,7 @@ int main(int argc, char** argv)
     };
     if (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
     {
-        theLog.end = static_cast<uint64_t>(st.st_size);
+        theLog.start = static_cast<uint64_t>(st.st_size);
     }
     else
     {
