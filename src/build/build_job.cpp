@@ -75,39 +75,43 @@ BuildJob::~BuildJob()
     }
 }
 
-void BuildJob::start(std::vector<UnitProperty> properties, uint64_t timeoutSec, Started started)
+void BuildJob::start(std::vector<UnitProperty> properties, uint64_t timeoutSec)
 {
     timer_ = g_timeout_add_seconds(static_cast<guint>(timeoutSec), &BuildJob::onTimeout, this);
     // Watch before starting, so no state change can slip past us.
     watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
     log_.follow();
-    started_ = std::move(started);
     // A reference keeps systemd from unloading the instance when it ends,
-    // before we have read its result.
-    systemd_.refUnit(info_.unit, guarded([this, properties = std::move(properties)](const sdbus::Error* error) {
+    // before we have read its result. RefUnit and SetUnitProperties go out
+    // together (systemd answers a connection's calls in order, so a failed
+    // RefUnit has ended the job before the second reply is seen); StartUnit
+    // waits for the limits, so that a build never runs without them.
+    systemd_.refUnit(info_.unit, guarded([this](const sdbus::Error* error) {
                          if (error != nullptr)
                          {
-                             return failStart("cannot reference the unit", *error);
+                             failStart("cannot reference the unit", *error);
                          }
-                         systemd_.setUnitProperties(
-                             info_.unit, properties, guarded([this](const sdbus::Error* error) {
-                                 if (error != nullptr)
-                                 {
-                                     return failStart("cannot set the build limits on the unit", *error);
-                                 }
-                                 systemd_.startUnit(
-                                     info_.unit, guarded([this](const sdbus::Error* error, const std::string& jobPath) {
-                                         if (error != nullptr)
-                                         {
-                                             return failStart("cannot start the unit", *error);
-                                         }
-                                         started_({});
-                                         systemd_.whenJobRemoved(jobPath, guarded([this](const std::string& result) {
-                                                                     onStartJobRemoved(result);
-                                                                 }));
-                                     }));
-                             }));
                      }));
+    systemd_.setUnitProperties(
+        info_.unit, properties, guarded([this](const sdbus::Error* error) {
+            if (ended_)
+            {
+                return;
+            }
+            if (error != nullptr)
+            {
+                return failStart("cannot set the build limits on the unit", *error);
+            }
+            systemd_.startUnit(info_.unit, guarded([this](const sdbus::Error* error, const std::string& jobPath) {
+                                   if (error != nullptr)
+                                   {
+                                       return failStart("cannot start the unit", *error);
+                                   }
+                                   systemd_.whenJobRemoved(jobPath, guarded([this](const std::string& result) {
+                                                               onStartJobRemoved(result);
+                                                           }));
+                               }));
+        }));
 }
 
 void BuildJob::adopt(uint64_t remainingSec)
@@ -144,12 +148,20 @@ void BuildJob::endInterrupted()
 
 void BuildJob::failStart(const std::string& step, const sdbus::Error& error)
 {
-    auto reason = step + ": " + error.getMessage();
+    if (ended_)
+    {
+        return;
+    }
+    auto reason = "systemd could not start " + info_.unit + ": " + step + ": " + error.getMessage();
     log::error("Build " + std::to_string(info_.id) + " could not start: " + reason,
                {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
-    auto started = std::move(started_);
+    // The caller has its job already: the reason reaches it as StatusText.
+    info_.statusText = reason;
+    if (events_.changed)
+    {
+        events_.changed({"StatusText"});
+    }
     finishWith("resources", -1);
-    started(reason);
 }
 
 void BuildJob::onStartJobRemoved(const std::string& result)

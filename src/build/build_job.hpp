@@ -65,13 +65,11 @@ class BuildJob
     void setEvents(Events events) { events_ = std::move(events); }
     [[nodiscard]] const Events& events() const { return events_; }
 
-    using Started = std::function<void(const std::string& problem)>;
-
-    // Sets PROPERTIES on the instance and starts it. STARTED gets an empty
-    // string once systemd has queued the start, or a reason it could not.
-    // TIMEOUT_SEC bounds the run: past it the unit is stopped and the job
-    // ends failed with result "timeout".
-    void start(std::vector<UnitProperty> properties, uint64_t timeoutSec, Started started);
+    // Sets PROPERTIES on the instance and starts it, returning at once. If
+    // systemd refuses, the job ends failed with result "resources" and its
+    // StatusText says why. TIMEOUT_SEC bounds the run: past it the unit is
+    // stopped and the job ends failed with result "timeout".
+    void start(std::vector<UnitProperty> properties, uint64_t timeoutSec);
     // Ends the job as succeeded with result "skipped" without running
     // anything: skip_if_unchanged found the same inputs built before.
     void skip();
@@ -133,7 +131,6 @@ class BuildJob
     bool logLimitHit_ = false;
     // The relay said it could not write the log (a full disk).
     bool logWriteFailed_ = false;
-    Started started_;
     guint timer_ = 0;
     // Callbacks from systemd may arrive after we are gone; they hold this.
     std::shared_ptr<BuildJob*> alive_;

@@ -149,8 +149,8 @@ std::size_t BuildService::runningFor(uid_t owner) const
         }));
 }
 
-void BuildService::start(uid_t owner, const std::string& overlay, const std::string& script,
-                         const BuildOptions& options, Started done)
+BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std::string& script,
+                              const BuildOptions& options)
 {
     if (auto busy = runningOverlays_.find(overlay); busy != runningOverlays_.end())
     {
@@ -226,7 +226,7 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
             auto owner = userIds(config_.ownerUser);
             auto sandbox = userIds(config_.sandboxUser);
             Idmap idmap{sandbox.uid, sandbox.gid, owner.uid, owner.gid};
-            bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay", &idmap);
+            bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay", idmaps_.get(idmap));
         }
     }
     catch (const KernelUnsupported&)
@@ -283,20 +283,10 @@ void BuildService::start(uid_t owner, const std::string& overlay, const std::str
     if (skip)
     {
         raw->skip();
-        done(raw, nullptr);
-        return;
+        return *raw;
     }
-    raw->start(buildUnitProperties(options), options.limits.timeoutSec,
-               [raw, done = std::move(done)](const std::string& problem) {
-                   if (problem.empty())
-                   {
-                       done(raw, nullptr);
-                       return;
-                   }
-                   sdbus::Error error(names::error::failed,
-                                      "systemd could not start the build unit " + raw->info().unit + ": " + problem);
-                   done(raw, &error);
-               });
+    raw->start(buildUnitProperties(options), options.limits.timeoutSec);
+    return *raw;
 }
 
 BuildJob* BuildService::find(uint64_t id) const

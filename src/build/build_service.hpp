@@ -3,6 +3,7 @@
 #include "build/build_job.hpp"
 #include "build/build_options.hpp"
 #include "util/config.hpp"
+#include "util/idmap.hpp"
 
 #include <glib.h>
 #include <sdbus-c++/Error.h>
@@ -26,8 +27,6 @@ struct BuildPaths
 class BuildService
 {
   public:
-    using Started = std::function<void(BuildJob* job, const sdbus::Error* error)>;
-
     BuildService(const Config& config, BuildPaths paths, SystemdClient& systemd);
     BuildService(const BuildService&) = delete;
     BuildService& operator=(const BuildService&) = delete;
@@ -42,8 +41,12 @@ class BuildService
     // Told before an ended job is removed for good (retention).
     void onJobRemoved(std::function<void(uint64_t id)> hook) { jobRemoved_ = std::move(hook); }
 
-    void start(uid_t owner, const std::string& overlay, const std::string& script, const BuildOptions& options,
-               Started done);
+    // Creates, records and publishes the job, then asks systemd to start
+    // its unit and returns the job without waiting for systemd: a refusal
+    // ends the job (see BuildJob::start). Throws sdbus::Error, with nothing
+    // left behind, for what the caller can mend (a busy overlay, limits, a
+    // missing overlay directory, ...).
+    BuildJob& start(uid_t owner, const std::string& overlay, const std::string& script, const BuildOptions& options);
 
     [[nodiscard]] BuildJob* find(uint64_t id) const;
     [[nodiscard]] std::size_t running() const { return runningOverlays_.size(); }
@@ -80,6 +83,8 @@ class BuildService
     std::function<void(BuildJob&)> jobCreated_;
     std::function<void(BuildJob&)> jobEnded_;
     std::function<void(uint64_t)> jobRemoved_;
+    // The sandbox -> owner user namespace of every build's idmapped bind.
+    IdmapCache idmaps_;
     guint pruneSource_ = 0;
     uint64_t nextId_ = 0;
     // See readBootId(): recorded with each job to tell a reboot from a restart.

@@ -118,18 +118,10 @@ void ManagerObject::StartBuild(sdbus::Result<sdbus::ObjectPath>&& result, std::s
     auto buildOptions = std::get<BuildOptions>(parsed);
 
     auto reply = std::make_shared<sdbus::Result<sdbus::ObjectPath>>(std::move(result));
-    auto token = idle_.hold();
     authorizeThen(authRequest(call, names::action::build, {{"overlay", overlay}}, messages::build), failWith(reply),
-                  [this, reply, token, call, overlay, buildOptions, script = std::move(script)] {
-                      builds_.start(call.uid, overlay, script, buildOptions,
-                                    [reply, token](BuildJob* job, const sdbus::Error* error) {
-                                        if (error != nullptr)
-                                        {
-                                            reply->returnError(*error);
-                                            return;
-                                        }
-                                        reply->returnResults(sdbus::ObjectPath(jobPath(job->info().id)));
-                                    });
+                  [this, reply, call, overlay, buildOptions, script = std::move(script)] {
+                      auto& job = builds_.start(call.uid, overlay, script, buildOptions);
+                      reply->returnResults(sdbus::ObjectPath(jobPath(job.info().id)));
                   });
 }
 

@@ -116,6 +116,11 @@ int runBuild(Session& session, const CommandLine& line)
                        {"result", outcome.result},
                        {"exit_status", outcome.exitStatus}});
     }
+    else if (outcome.result == "resources" && !outcome.statusText.empty())
+    {
+        // StartBuild does not wait for systemd: its refusal arrives here.
+        std::fprintf(stderr, "left4me-builderctl: %s\n", outcome.statusText.c_str());
+    }
     return exitCodeForJob(outcome.state, outcome.result, outcome.exitStatus, cancelled);
 }
 

@@ -73,6 +73,7 @@ JobOutcome JobFollower::run(GMainLoop* loop, bool follow)
         outcome.state = variantOr(properties, "State", std::string());
         outcome.result = variantOr(properties, "Result", std::string());
         outcome.exitStatus = variantOr(properties, "ExitStatus", int32_t{-1});
+        outcome.statusText = variantOr(properties, "StatusText", std::string());
     }
     return outcome;
 }

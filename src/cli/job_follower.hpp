@@ -20,6 +20,7 @@ struct JobOutcome
     std::string state;
     std::string result;
     int exitStatus = -1;
+    std::string statusText;
     bool interrupted = false; // the loop was left before the job ended
 };
 

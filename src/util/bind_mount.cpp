@@ -69,7 +69,7 @@ void BindMount::checkSource(const std::string& root, const std::string& relative
 }
 
 BindMount BindMount::create(const std::string& root, const std::string& relative, const std::string& target,
-                            const Idmap* idmap)
+                            int usernsFd)
 {
     BindMount bind;
     // Resolve and clone in PID 1's namespace: the daemon's own view of the
@@ -83,12 +83,10 @@ BindMount BindMount::create(const std::string& root, const std::string& relative
         }
         mount_attr attr{};
         attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-        UniqueFd userns;
-        if (idmap != nullptr)
+        if (usernsFd >= 0)
         {
-            userns = idmapUserNamespace(*idmap);
             attr.attr_set |= MOUNT_ATTR_IDMAP;
-            attr.userns_fd = static_cast<uint64_t>(userns.get());
+            attr.userns_fd = static_cast<uint64_t>(usernsFd);
         }
         if (mountSetattr(tree.get(), "", AT_EMPTY_PATH, &attr) != 0)
         {
@@ -96,7 +94,7 @@ BindMount BindMount::create(const std::string& root, const std::string& relative
             {
                 fail("", "mount_setattr");
             }
-            if (idmap != nullptr && (errno == EINVAL || errno == EOPNOTSUPP || errno == EPERM))
+            if (usernsFd >= 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EPERM))
             {
                 // overlayfs (among others) refuses idmapped mounts with EINVAL.
                 errno = EOPNOTSUPP;

@@ -27,12 +27,13 @@ class BindError : public std::runtime_error
 class BindMount
 {
   public:
-    // With IDMAP, the mount is idmapped (see Idmap). Throws BindError:
+    // With USERNS_FD (a user namespace carrying an Idmap, see IdmapCache),
+    // the mount is idmapped. Throws BindError:
     // ENOENT/ENOTDIR/ELOOP/EXDEV when RELATIVE is missing or not a plain
     // directory beneath ROOT; EOPNOTSUPP when its filesystem cannot be
     // idmapped; other errors for other mount failures.
     static BindMount create(const std::string& root, const std::string& relative, const std::string& target,
-                            const Idmap* idmap = nullptr);
+                            int usernsFd = -1);
     // Detaches a mount left at TARGET by an earlier daemon, if any.
     static void detach(const std::string& target);
     // Resolves ROOT/RELATIVE exactly as create() does, binding nothing;

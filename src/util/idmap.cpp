@@ -103,4 +103,14 @@ UniqueFd idmapUserNamespace(const Idmap& idmap)
     return ns;
 }
 
+int IdmapCache::get(const Idmap& idmap)
+{
+    if (!fd_ || !(key_ == idmap))
+    {
+        fd_ = idmapUserNamespace(idmap);
+        key_ = idmap;
+    }
+    return fd_.get();
+}
+
 } // namespace left4me

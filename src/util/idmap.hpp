@@ -16,11 +16,28 @@ struct Idmap
     gid_t fromGid;
     uid_t toUid;
     gid_t toGid;
+
+    bool operator==(const Idmap&) const = default;
 };
 
 // A user namespace fd carrying IDMAP, for mount_setattr(MOUNT_ATTR_IDMAP).
 // A short-lived child process creates the namespace; it is gone when this
 // returns. Throws std::system_error.
 UniqueFd idmapUserNamespace(const Idmap& idmap);
+
+// The user namespace of one Idmap, created on first use and then kept:
+// nothing runs in it, it is only a mapping, and creating one costs a fork
+// (a third of a trivial build's own work). Another mapping (the users were
+// re-created with other ids) replaces it.
+class IdmapCache
+{
+  public:
+    // An fd valid until the next call. Throws as idmapUserNamespace().
+    int get(const Idmap& idmap);
+
+  private:
+    Idmap key_{};
+    UniqueFd fd_;
+};
 
 } // namespace left4me

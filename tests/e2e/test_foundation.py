@@ -59,6 +59,26 @@ def test_a_build_runs_as_the_sandbox_user_in_the_overlay_and_leaves_no_mount(svc
     assert no_build_mounts(svc)
 
 
+def test_a_build_systemd_refuses_to_start_ends_failed_with_result_resources_and_the_reason(svc):
+    # StartBuild answers before systemd has the start job (P4 of
+    # BENCHMARKS.md): a refusal must still reach the caller, as the job's end.
+    svc.overlay("refused")
+    svc.c.run(["systemctl", "mask", "--runtime", "left4me-build@.service"])
+    try:
+        out = svc.build("refused", "echo never")
+        cli = svc.c.run(["left4me-builderctl", "build", "refused", "-"], input="echo never\n", check=False)
+    finally:
+        svc.c.run(["systemctl", "unmask", "--runtime", "left4me-build@.service"])
+    props = out["properties"]
+    assert (props["State"], props["Result"], props["ExitStatus"]) == ("failed", "resources", -1), props
+    assert "systemd could not start left4me-build@" in props["StatusText"], props
+    assert "masked" in props["StatusText"], props
+    assert out["lines"] == [] and out["finished"] == ["resources", -1]
+    assert cli.returncode == 1 and "masked" in cli.stderr, (cli.returncode, cli.stderr)
+    assert no_build_mounts(svc)
+    assert svc.build("refused", "echo after")["lines"] == ["after"]
+
+
 def test_a_builds_files_land_owned_by_the_owner_user(svc):
     path = svc.overlay("demo")
     out = svc.build("demo", "mkdir -p a/b/c && echo x > a/b/c/file && touch top && ln -s top link && "
