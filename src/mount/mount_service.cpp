@@ -442,7 +442,13 @@ void MountService::unmount(const std::string& instance, const Done& done)
                                 "systemd could not stop " + record.unit + ": " + error->getMessage());
             return done(&failed);
         }
-        systemd_.whenJobRemoved(job, [this, record, done](const std::string&) {
+        systemd_.whenJobRemoved(job, [this, record, done](const std::string& result) {
+            // "done": the unit reached inactive, so the mount is gone. Any
+            // other result (failed, canceled, ...) leaves its state to ask.
+            if (result == "done")
+            {
+                return finishUnmount(record, done);
+            }
             systemd_.activeState(
                 record.unit, [this, record, done](const sdbus::Error* error, const std::string& state) {
                     if (error == nullptr && state == "active")
