@@ -8,7 +8,25 @@
 
 namespace left4me {
 
-CallContext currentCall(const sdbus::IObject& object)
+uid_t CallerUids::of(const sdbus::Message& message)
+{
+    auto sender = message.getSender();
+    if (auto known = uids_.find(sender); known != uids_.end())
+    {
+        return known->second;
+    }
+    uid_t uid = message.getCredsUid();
+    if (order_.size() >= capacity)
+    {
+        uids_.erase(order_.front());
+        order_.pop_front();
+    }
+    uids_.emplace(sender, uid);
+    order_.push_back(sender);
+    return uid;
+}
+
+CallContext currentCall(const sdbus::IObject& object, CallerUids& uids)
 {
     const sdbus::Message* message = object.getCurrentlyProcessedMessage();
     if (message == nullptr)
@@ -19,7 +37,7 @@ CallContext currentCall(const sdbus::IObject& object)
     context.sender = message->getSender();
     try
     {
-        context.uid = message->getCredsUid();
+        context.uid = uids.of(*message);
     }
     catch (const sdbus::Error&)
     {

@@ -3,7 +3,10 @@
 #include <sdbus-c++/IObject.h>
 #include <sys/types.h>
 
+#include <cstddef>
+#include <deque>
 #include <string>
+#include <unordered_map>
 
 namespace left4me {
 
@@ -15,8 +18,28 @@ struct CallContext
     bool allowInteraction = false; // ALLOW_INTERACTIVE_AUTHORIZATION header flag
 };
 
-// Throws sdbus::Error (Failed) if the caller's credentials cannot be read,
-// e.g. because it has already disconnected: fail closed.
-CallContext currentCall(const sdbus::IObject& object);
+// The uid behind each unique bus name, asked of the bus once per caller.
+// Asking is a synchronous round trip to dbus-daemon (sd-bus offers no
+// other way) that stalls the one loop: 100 StartBuild calls at once paid
+// 100 of them before the last reached polkit. Remembering is exact, not a
+// guess: dbus-daemon never reuses a unique name while it runs (and the
+// daemon exits when the bus goes), and a connection's credentials are
+// fixed when it connects.
+class CallerUids
+{
+  public:
+    // Throws sdbus::Error if the bus cannot tell (the caller is gone).
+    uid_t of(const sdbus::Message& message);
+
+  private:
+    // Callers come and go; the oldest are forgotten, never reused.
+    static constexpr std::size_t capacity = 1024;
+    std::unordered_map<std::string, uid_t> uids_;
+    std::deque<std::string> order_;
+};
+
+// Throws sdbus::Error (NotAuthorized) if the caller's credentials cannot be
+// read, e.g. because it has already disconnected: fail closed.
+CallContext currentCall(const sdbus::IObject& object, CallerUids& uids);
 
 } // namespace left4me

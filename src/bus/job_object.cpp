@@ -29,8 +29,9 @@ std::optional<uint64_t> jobIdFromPath(const std::string& path)
     return id;
 }
 
-JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CancelHandler cancel, std::function<void()> activity)
-    : AdaptorInterfaces(bus, jobPath(job.info().id)), job_(job), cancel_(std::move(cancel)),
+JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers, CancelHandler cancel,
+                     std::function<void()> activity)
+    : AdaptorInterfaces(bus, jobPath(job.info().id)), job_(job), callers_(callers), cancel_(std::move(cancel)),
       activity_(std::move(activity))
 {
     registerAdaptor();
@@ -61,7 +62,7 @@ JobObject::~JobObject()
 void JobObject::Cancel(sdbus::Result<>&& result)
 {
     activity_();
-    auto call = currentCall(getObject());
+    auto call = currentCall(getObject(), callers_);
     cancel_(std::make_shared<sdbus::Result<>>(std::move(result)), call, job_.info().id);
 }
 

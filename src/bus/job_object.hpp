@@ -25,7 +25,8 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
   public:
     using CancelHandler = std::function<void(const std::shared_ptr<sdbus::Result<>>&, const CallContext&, uint64_t id)>;
 
-    JobObject(sdbus::IConnection& bus, BuildJob& job, CancelHandler cancel, std::function<void()> activity);
+    JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers, CancelHandler cancel,
+              std::function<void()> activity);
     JobObject(const JobObject&) = delete;
     JobObject& operator=(const JobObject&) = delete;
     ~JobObject();
@@ -49,6 +50,7 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
     std::string StatusText() override { return job_.info().statusText; }
 
     BuildJob& job_;
+    CallerUids& callers_;
     CancelHandler cancel_;
     std::function<void()> activity_;
 };

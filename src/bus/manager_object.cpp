@@ -39,7 +39,7 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Auth
 {
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(
-            bus_, job,
+            bus_, job, callers_,
             [this](const std::shared_ptr<sdbus::Result<>>& reply, const CallContext& call, uint64_t id) {
                 cancelJob(reply, call, id);
             },
@@ -106,7 +106,7 @@ void ManagerObject::StartBuild(sdbus::Result<sdbus::ObjectPath>&& result, std::s
                                std::map<std::string, sdbus::Variant> options)
 {
     idle_.activity();
-    auto call = currentCall(getObject());
+    auto call = currentCall(getObject(), callers_);
     require("overlay", validate::overlayName(overlay));
     require("script", validate::script(script));
     require("options", validate::options(optionSignatures(options), buildOptionSignatures()));
@@ -128,7 +128,7 @@ void ManagerObject::StartBuild(sdbus::Result<sdbus::ObjectPath>&& result, std::s
 void ManagerObject::Cancel(sdbus::Result<>&& result, sdbus::ObjectPath job)
 {
     idle_.activity();
-    auto call = currentCall(getObject());
+    auto call = currentCall(getObject(), callers_);
     auto id = jobIdFromPath(job);
     if (!id || builds_.find(*id) == nullptr)
     {
@@ -192,7 +192,7 @@ void ManagerObject::Mount(sdbus::Result<std::string>&& result, std::string insta
                           std::map<std::string, sdbus::Variant> options)
 {
     idle_.activity();
-    auto call = currentCall(getObject());
+    auto call = currentCall(getObject(), callers_);
     require("instance", validate::instanceName(instance));
     require("layers", validate::layers(layers));
     require("options", validate::options(optionSignatures(options), {{"read_only", "b"}, {"persistent", "b"}}));
@@ -216,7 +216,7 @@ void ManagerObject::Mount(sdbus::Result<std::string>&& result, std::string insta
 void ManagerObject::Unmount(sdbus::Result<>&& result, std::string instance)
 {
     idle_.activity();
-    auto call = currentCall(getObject());
+    auto call = currentCall(getObject(), callers_);
     require("instance", validate::instanceName(instance));
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     authorizeThen(authRequest(call, names::action::mount, {{"instance", instance}}, messages::unmount), failWith(reply),
@@ -236,7 +236,7 @@ void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::
                               std::vector<std::string> capabilities, std::map<std::string, sdbus::Variant> options)
 {
     idle_.activity();
-    auto call = currentCall(getObject());
+    auto call = currentCall(getObject(), callers_);
     require("addon", validate::addonSegment(addon));
     require("version", validate::addonSegment(version));
     require("binary", validate::relativeBinaryPath(binary));

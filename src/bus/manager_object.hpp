@@ -53,6 +53,8 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     MountService& mounts_;
     const CapsService& caps_;
     IdleExit& idle_;
+    // Declared before the job objects, which hold a reference to it.
+    CallerUids callers_;
     std::map<uint64_t, std::unique_ptr<JobObject>> jobs_;
     std::map<std::string, std::unique_ptr<MountObject>> mountObjects_;
 };

@@ -51,6 +51,10 @@ SystemdClient::SystemdClient(sdbus::IConnection& bus)
             onJobRemoved(job, result);
         });
     manager_->finishRegistration();
+    unitChanges_ = bus_.addMatch("type='signal',sender='org.freedesktop.systemd1',"
+                                 "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                                 "arg0='org.freedesktop.systemd1.Unit'",
+                                 [this](sdbus::Message& message) { onUnitChanged(message); });
 }
 
 void SystemdClient::onJobRemoved(const std::string& jobPath, const std::string& result)
@@ -95,23 +99,45 @@ void SystemdClient::subscribe()
     });
 }
 
+template <typename... Results, typename... Args>
+void SystemdClient::call(std::shared_ptr<sdbus::IProxy> proxy, const char* interface, const char* method,
+                         std::function<void(const sdbus::Error*, Results...)> done, Args... args)
+{
+    calls_.submit([this, proxy = std::move(proxy), interface, method, done = std::move(done),
+            ... args = std::move(args)]() mutable {
+        try
+        {
+            // The proxy rides along: a unit's proxy lives only for its call.
+            proxy->callMethodAsync(method)
+                .onInterface(interface)
+                .withArguments(args...)
+                .uponReplyInvoke([this, proxy, done](const sdbus::Error* error, Results... results) {
+                    calls_.finished();
+                    done(error, std::move(results)...);
+                });
+        }
+        catch (const sdbus::Error& e)
+        {
+            calls_.finished();
+            done(&e, Results{}...);
+        }
+    });
+}
+
 template <typename... Args> void SystemdClient::callManager(const char* method, Done done, const Args&... args)
 {
-    manager_->callMethodAsync(method)
-        .onInterface(managerInterface)
-        .withArguments(args...)
-        .uponReplyInvoke([done = std::move(done)](const sdbus::Error* error) { done(error); });
+    call<>(manager_, managerInterface, method, std::move(done), args...);
 }
 
 template <typename... Args>
 void SystemdClient::callManagerForJob(const char* method, std::function<void(const sdbus::Error*, std::string)> done,
                                       const Args&... args)
 {
-    manager_->callMethodAsync(method)
-        .onInterface(managerInterface)
-        .withArguments(args...)
-        .uponReplyInvoke(
-            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath& job) { done(error, job); });
+    call<sdbus::ObjectPath>(
+        manager_, managerInterface, method,
+        std::function<void(const sdbus::Error*, sdbus::ObjectPath)>(
+            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath& job) { done(error, job); }),
+        args...);
 }
 
 void SystemdClient::refUnit(const std::string& unit, Done done)
@@ -184,92 +210,120 @@ void SystemdClient::reload(Done done)
 
 void SystemdClient::enableUnitFile(const std::string& unit, Done done)
 {
-    manager_->callMethodAsync("EnableUnitFiles")
-        .onInterface(managerInterface)
-        .withArguments(std::vector<std::string>{unit}, false, true)
-        .uponReplyInvoke(
-            [done = std::move(done)](const sdbus::Error* error, bool,
-                                     const std::vector<sdbus::Struct<std::string, std::string, std::string>>&) {
-                done(error);
-            });
+    using Changes = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
+    call<bool, Changes>(
+        manager_, managerInterface, "EnableUnitFiles",
+        std::function<void(const sdbus::Error*, bool, Changes)>(
+            [done = std::move(done)](const sdbus::Error* error, bool, const Changes&) { done(error); }),
+        std::vector<std::string>{unit}, false, true);
 }
 
 void SystemdClient::disableUnitFile(const std::string& unit, Done done)
 {
-    manager_->callMethodAsync("DisableUnitFiles")
-        .onInterface(managerInterface)
-        .withArguments(std::vector<std::string>{unit}, false)
-        .uponReplyInvoke(
-            [done = std::move(done)](const sdbus::Error* error,
-                                     const std::vector<sdbus::Struct<std::string, std::string, std::string>>&) {
-                done(error);
-            });
+    using Changes = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
+    call<Changes>(manager_, managerInterface, "DisableUnitFiles",
+                  std::function<void(const sdbus::Error*, Changes)>(
+                      [done = std::move(done)](const sdbus::Error* error, const Changes&) { done(error); }),
+                  std::vector<std::string>{unit}, false);
+}
+
+std::shared_ptr<sdbus::IProxy> SystemdClient::unitProxy(const std::string& unit)
+{
+    // A proxy per call is cheap (no bus traffic); call() keeps it alive
+    // until the reply arrives.
+    std::shared_ptr<sdbus::IProxy> proxy = sdbus::createProxy(bus_, service, unit::objectPath(unit));
+    proxy->finishRegistration();
+    return proxy;
 }
 
 void SystemdClient::serviceOutcome(const std::string& unit,
                                    std::function<void(const sdbus::Error*, ServiceOutcome)> done)
 {
-    // A proxy per call is cheap (no bus traffic) and is kept alive by the
-    // callback until the reply arrives.
-    std::shared_ptr<sdbus::IProxy> proxy = sdbus::createProxy(bus_, service, unit::objectPath(unit));
-    proxy->finishRegistration();
-    proxy->callMethodAsync("GetAll")
-        .onInterface(propertiesInterface)
-        .withArguments(std::string("org.freedesktop.systemd1.Service"))
-        .uponReplyInvoke([proxy, done = std::move(done)](const sdbus::Error* error,
-                                                         const std::map<std::string, sdbus::Variant>& props) {
-            ServiceOutcome outcome;
-            if (error == nullptr)
-            {
-                outcome.result = variantOr<std::string>(props, "Result", "");
-                outcome.execMainCode = variantOr<int32_t>(props, "ExecMainCode", 0);
-                outcome.execMainStatus = variantOr<int32_t>(props, "ExecMainStatus", 0);
-                outcome.execMainStartUsec = variantOr<uint64_t>(props, "ExecMainStartTimestamp", 0);
-            }
-            done(error, outcome);
-        });
+    using Properties = std::map<std::string, sdbus::Variant>;
+    call<Properties>(unitProxy(unit), propertiesInterface, "GetAll",
+                     std::function<void(const sdbus::Error*, Properties)>(
+                         [done = std::move(done)](const sdbus::Error* error, const Properties& props) {
+                             ServiceOutcome outcome;
+                             if (error == nullptr)
+                             {
+                                 outcome.result = variantOr<std::string>(props, "Result", "");
+                                 outcome.execMainCode = variantOr<int32_t>(props, "ExecMainCode", 0);
+                                 outcome.execMainStatus = variantOr<int32_t>(props, "ExecMainStatus", 0);
+                                 outcome.execMainStartUsec = variantOr<uint64_t>(props, "ExecMainStartTimestamp", 0);
+                             }
+                             done(error, outcome);
+                         }),
+                     std::string("org.freedesktop.systemd1.Service"));
 }
 
 void SystemdClient::activeState(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
 {
-    std::shared_ptr<sdbus::IProxy> proxy = sdbus::createProxy(bus_, service, unit::objectPath(unit));
-    proxy->finishRegistration();
-    proxy->callMethodAsync("Get")
-        .onInterface(propertiesInterface)
-        .withArguments(std::string("org.freedesktop.systemd1.Unit"), std::string("ActiveState"))
-        .uponReplyInvoke([proxy, done = std::move(done)](const sdbus::Error* error, const sdbus::Variant& value) {
-            std::string state;
-            if (error == nullptr)
-            {
-                state = value.get<std::string>();
-            }
-            done(error, state);
-        });
+    call<sdbus::Variant>(unitProxy(unit), propertiesInterface, "Get",
+                         std::function<void(const sdbus::Error*, sdbus::Variant)>(
+                             [done = std::move(done)](const sdbus::Error* error, const sdbus::Variant& value) {
+                                 done(error, error == nullptr ? value.get<std::string>() : std::string());
+                             }),
+                         std::string("org.freedesktop.systemd1.Unit"), std::string("ActiveState"));
 }
 
 sdbus::Slot SystemdClient::watchActiveState(const std::string& unit, std::function<void(std::string)> onChange)
 {
-    auto rule = "type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.DBus.Properties',"
-                "member='PropertiesChanged',path='" +
-                unit::objectPath(unit) + "',arg0='org.freedesktop.systemd1.Unit'";
-    return bus_.addMatch(rule, [onChange = std::move(onChange)](sdbus::Message& message) {
-        std::string interface;
-        std::map<std::string, sdbus::Variant> changed;
-        try
+    auto path = unit::objectPath(unit);
+    auto id = nextWatch_++;
+    stateWatches_[path][id] = std::move(onChange);
+    return {this, [this, path, id](void*) {
+                auto watches = stateWatches_.find(path);
+                if (watches != stateWatches_.end() && watches->second.erase(id) != 0 && watches->second.empty())
+                {
+                    stateWatches_.erase(watches);
+                }
+            }};
+}
+
+void SystemdClient::onUnitChanged(sdbus::Message& message)
+{
+    auto path = message.getPath();
+    auto watches = stateWatches_.find(path);
+    if (watches == stateWatches_.end())
+    {
+        return; // a unit nobody here watches: not even parsed
+    }
+    std::string interface;
+    std::map<std::string, sdbus::Variant> changed;
+    try
+    {
+        message >> interface >> changed;
+    }
+    catch (const sdbus::Error& e)
+    {
+        log::warning("Ignoring a malformed PropertiesChanged signal from systemd", {{"ERROR", e.getMessage()}});
+        return;
+    }
+    auto state = variantOr<std::string>(changed, "ActiveState", "");
+    if (state.empty())
+    {
+        return;
+    }
+    std::vector<uint64_t> ids;
+    for (const auto& [id, watch] : watches->second)
+    {
+        ids.push_back(id);
+    }
+    // A callback may end its own watch or another one: look each up anew,
+    // and call a copy.
+    for (auto id : ids)
+    {
+        auto now = stateWatches_.find(path);
+        if (now == stateWatches_.end())
         {
-            message >> interface >> changed;
-        }
-        catch (const sdbus::Error& e)
-        {
-            log::warning("Ignoring a malformed PropertiesChanged signal from systemd", {{"ERROR", e.getMessage()}});
             return;
         }
-        auto state = variantOr<std::string>(changed, "ActiveState", "");
-        if (!state.empty())
+        if (auto watch = now->second.find(id); watch != now->second.end())
         {
+            auto onChange = watch->second;
             onChange(state);
         }
-    });
+    }
 }
 
 } // namespace left4me

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/call_gate.hpp"
+
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <cstdint>
@@ -72,20 +74,43 @@ class SystemdClient
     void activeState(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done);
 
     // Calls ON_CHANGE with the new ActiveState each time systemd announces a
-    // change of UNIT. The watch lasts as long as the returned slot.
+    // change of UNIT. The watch lasts as long as the returned slot, which
+    // must not outlive this client.
     [[nodiscard]] sdbus::Slot watchActiveState(const std::string& unit, std::function<void(std::string)> onChange);
 
   private:
+    // Calls METHOD of INTERFACE on PROXY with ARGS once fewer than
+    // maxPendingCalls of ours are waiting for a reply, and gives DONE the
+    // error (or null) and the reply's values. A call that cannot even be
+    // sent reaches DONE as an error too.
+    template <typename... Results, typename... Args>
+    void call(std::shared_ptr<sdbus::IProxy> proxy, const char* interface, const char* method,
+              std::function<void(const sdbus::Error*, Results...)> done, Args... args);
     // Calls a manager method whose reply the caller does not need.
     template <typename... Args> void callManager(const char* method, Done done, const Args&... args);
     // Calls a manager method that answers with a job path.
     template <typename... Args>
     void callManagerForJob(const char* method, std::function<void(const sdbus::Error*, std::string)> done,
                            const Args&... args);
+    std::shared_ptr<sdbus::IProxy> unitProxy(const std::string& unit);
     void onJobRemoved(const std::string& jobPath, const std::string& result);
+    void onUnitChanged(sdbus::Message& message);
+
+    // dbus-daemon refuses a connection more than 128 calls awaiting replies
+    // (max_replies_per_connection, Debian's system bus), failing the
+    // excess; 100 builds starting at once make 200 calls within a moment.
+    // Half of it leaves room for the connection's other calls.
+    CallGate calls_{64};
 
     sdbus::IConnection& bus_;
-    std::unique_ptr<sdbus::IProxy> manager_;
+    std::shared_ptr<sdbus::IProxy> manager_;
+    // One match for every unit's PropertiesChanged, added once: a match per
+    // build would be a synchronous AddMatch round trip (sdbus-c++ 1.2 has no
+    // asynchronous one) stalling the loop at every start. By object path,
+    // then by watch id.
+    sdbus::Slot unitChanges_;
+    std::map<std::string, std::map<uint64_t, std::function<void(std::string)>>> stateWatches_;
+    uint64_t nextWatch_ = 0;
     std::map<std::string, std::function<void(std::string)>> jobWaiters_;
     // Results of jobs removed before anyone asked, in case the signal
     // overtakes our handling of the StartUnit reply. Bounded.
