@@ -290,6 +290,28 @@ def p3(runs, client_path):
 
 
 # -- P4 ---------------------------------------------------------------------
+def polkit_checks(bus, action, count):
+    """COUNT CheckAuthorization calls for ACTION with BUS's own name as the
+    subject, the way the daemon asks, sent at once; each one's time to its
+    answer (ms), in the order the answers came."""
+    subject = ("system-bus-name", {"name": GLib.Variant("s", bus.get_unique_name())})
+    loop, times = GLib.MainLoop(), []
+
+    def answered(conn, result, sent_at):
+        conn.call_finish(result)
+        times.append(ms(now() - sent_at))
+        if len(times) == count:
+            loop.quit()
+
+    for i in range(count):
+        bus.call("org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+                 "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
+                 GLib.Variant("((sa{sv})sa{ss}us)", (subject, action, {"overlay": f"bench-p4-{i}"}, 0, "")),
+                 GLib.VariantType("((bba{ss}))"), Gio.DBusCallFlags.NONE, 60000, None, answered, now())
+    loop.run()
+    return times
+
+
 def p4_worker(index, builds, lines):
     """One client connection: BUILDS concurrent StartBuild calls, then every
     Log line of every job, counted and hashed, until each has Finished."""
@@ -359,6 +381,8 @@ def p4(builds, connections, lines):
     system_bus().call_sync(BUS_NAME, MANAGER_PATH, "org.freedesktop.DBus.Peer", "Ping", None, None,
                            Gio.DBusCallFlags.NONE, 30000, None)
     pid = daemon_pid()
+    # The floor under every reply: polkitd answers checks one at a time.
+    polkit = polkit_checks(system_bus(), "org.left4me.builder.build", builds)
     samples, done = [], threading.Event()
 
     def sample():
@@ -396,7 +420,7 @@ def p4(builds, connections, lines):
         problems.append(f"{len(replies)} of {builds} StartBuild calls were answered")
     if problems:
         raise BrokenRun("P4: " + "; ".join(problems[:10]))
-    return {"reply_ms": replies, "elapsed_s": round(elapsed, 3), "peak_rss_kib": status["VmHWM"],
+    return {"reply_ms": replies, "polkit_ms": polkit, "elapsed_s": round(elapsed, 3), "peak_rss_kib": status["VmHWM"],
             "sampled_peak_rss_kib": max(samples) if samples else None, "builds": builds, "lines": lines}
 
 
@@ -508,16 +532,7 @@ def p5(runs, layers, cycles):
 
     # Where the difference goes: the polkit check each call pays (the
     # floor, as root, pays none), timed alone over the same bus.
-    subject = ("system-bus-name", {"name": GLib.Variant("s", bus.get_unique_name())})
-    polkit = []
-    for _ in range(runs):
-        started = now()
-        bus.call_sync("org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
-                      "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization",
-                      GLib.Variant("((sa{sv})sa{ss}us)", (subject, "org.left4me.builder.mount", {}, 0, "")),
-                      None, Gio.DBusCallFlags.NONE, 30000, None)
-        polkit.append(ms(now() - started))
-    rows["polkit_check_ms"] = polkit
+    rows["polkit_check_ms"] = [polkit_checks(bus, "org.left4me.builder.mount", 1)[0] for _ in range(runs)]
 
     # Leaks: a warm-up, then CYCLES more; a leak grows with the count. The
     # cycles run on PARALLEL instances at once, each over its own

@@ -75,7 +75,7 @@ BuildJob::~BuildJob()
     }
 }
 
-void BuildJob::start(std::vector<UnitProperty> properties, uint64_t timeoutSec)
+void BuildJob::start(const std::vector<UnitProperty>& properties, uint64_t timeoutSec)
 {
     timer_ = g_timeout_add_seconds(static_cast<guint>(timeoutSec), &BuildJob::onTimeout, this);
     // Watch before starting, so no state change can slip past us.

@@ -69,7 +69,7 @@ class BuildJob
     // systemd refuses, the job ends failed with result "resources" and its
     // StatusText says why. TIMEOUT_SEC bounds the run: past it the unit is
     // stopped and the job ends failed with result "timeout".
-    void start(std::vector<UnitProperty> properties, uint64_t timeoutSec);
+    void start(const std::vector<UnitProperty>& properties, uint64_t timeoutSec);
     // Ends the job as succeeded with result "skipped" without running
     // anything: skip_if_unchanged found the same inputs built before.
     void skip();

@@ -104,14 +104,12 @@ void SystemdClient::call(std::shared_ptr<sdbus::IProxy> proxy, const char* inter
                          std::function<void(const sdbus::Error*, Results...)> done, Args... args)
 {
     calls_.submit([this, proxy = std::move(proxy), interface, method, done = std::move(done),
-            ... args = std::move(args)]() mutable {
+                   ... args = std::move(args)]() mutable {
         try
         {
             // The proxy rides along: a unit's proxy lives only for its call.
-            proxy->callMethodAsync(method)
-                .onInterface(interface)
-                .withArguments(args...)
-                .uponReplyInvoke([this, proxy, done](const sdbus::Error* error, Results... results) {
+            proxy->callMethodAsync(method).onInterface(interface).withArguments(args...).uponReplyInvoke(
+                [this, proxy, done](const sdbus::Error* error, Results... results) {
                     calls_.finished();
                     done(error, std::move(results)...);
                 });
@@ -211,11 +209,10 @@ void SystemdClient::reload(Done done)
 void SystemdClient::enableUnitFile(const std::string& unit, Done done)
 {
     using Changes = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
-    call<bool, Changes>(
-        manager_, managerInterface, "EnableUnitFiles",
-        std::function<void(const sdbus::Error*, bool, Changes)>(
-            [done = std::move(done)](const sdbus::Error* error, bool, const Changes&) { done(error); }),
-        std::vector<std::string>{unit}, false, true);
+    call<bool, Changes>(manager_, managerInterface, "EnableUnitFiles",
+                        std::function<void(const sdbus::Error*, bool, Changes)>(
+                            [done = std::move(done)](const sdbus::Error* error, bool, const Changes&) { done(error); }),
+                        std::vector<std::string>{unit}, false, true);
 }
 
 void SystemdClient::disableUnitFile(const std::string& unit, Done done)
