@@ -7,6 +7,7 @@
 #include "util/log.hpp"
 #include "util/mount_namespace.hpp"
 #include "util/resolve.hpp"
+#include "util/unique_fd.hpp"
 #include "util/users.hpp"
 
 #include <dirent.h>
@@ -16,11 +17,15 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <string_view>
 
 namespace left4me {
 
@@ -555,40 +560,63 @@ void MountService::settle(const MountRecord& record, unsigned attempt)
 
 std::vector<pid_t> processesUsing(const std::string& where)
 {
-    auto inside = [&](const std::string& path) {
+    auto inside = [&](std::string_view path) {
         return path == where ||
-               (path.size() > where.size() && path.compare(0, where.size(), where) == 0 && path[where.size()] == '/');
+               (path.size() > where.size() && path.substr(0, where.size()) == where && path[where.size()] == '/');
     };
-    auto link = [](const fs::path& path) {
-        std::error_code ec;
-        auto target = fs::read_symlink(path, ec);
-        return ec ? std::string() : target.string();
+    // One readlinkat per link, relative to the process's directory: Unmount
+    // pays this scan on every call (P5 in BENCHMARKS.md), and
+    // std::filesystem's read_symlink adds an lstat to each.
+    std::array<char, PATH_MAX> buffer{};
+    auto linkInside = [&](int dirFd, const char* name) {
+        auto n = ::readlinkat(dirFd, name, buffer.data(), buffer.size());
+        return n > 0 && inside(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    };
+    auto usesFiles = [&](int pidFd) {
+        UniqueFd fdDirFd(::openat(pidFd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        DIR* fds = fdDirFd ? ::fdopendir(fdDirFd.get()) : nullptr;
+        if (fds == nullptr)
+        {
+            return false; // gone, or a kernel thread
+        }
+        (void)fdDirFd.release(); // closedir closes it
+        bool uses = false;
+        while (auto* entry = ::readdir(fds))
+        {
+            if (entry->d_name[0] != '.' && linkInside(::dirfd(fds), entry->d_name))
+            {
+                uses = true;
+                break;
+            }
+        }
+        ::closedir(fds);
+        return uses;
     };
     std::vector<pid_t> pids;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator("/proc", ec))
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr)
     {
-        auto name = entry.path().filename().string();
-        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos)
+        return pids;
+    }
+    while (auto* entry = ::readdir(proc))
+    {
+        std::string_view name = entry->d_name;
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string_view::npos)
         {
             continue;
         }
-        bool uses = inside(link(entry.path() / "cwd")) || inside(link(entry.path() / "root")) ||
-                    inside(link(entry.path() / "exe"));
-        std::error_code fdError;
-        for (const auto& fd : fs::directory_iterator(entry.path() / "fd", fdError))
+        UniqueFd pidFd(::openat(::dirfd(proc), entry->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!pidFd)
         {
-            if (uses)
-            {
-                break;
-            }
-            uses = inside(link(fd.path()));
+            continue;
         }
-        if (uses)
+        if (linkInside(pidFd.get(), "cwd") || linkInside(pidFd.get(), "root") || linkInside(pidFd.get(), "exe") ||
+            usesFiles(pidFd.get()))
         {
-            pids.push_back(static_cast<pid_t>(std::stol(name)));
+            pids.push_back(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)));
         }
     }
+    ::closedir(proc);
     return pids;
 }
 
