@@ -134,10 +134,13 @@ void BuildJob::adopt(uint64_t remainingSec)
                          }));
 }
 
-void BuildJob::restoreEnded()
+void BuildJob::restoreEnded(std::optional<std::pair<uint64_t, uint64_t>> logExtent)
 {
     ended_ = true;
-    log_.finish();
+    if (!logExtent || !log_.restore(logExtent->first, logExtent->second))
+    {
+        log_.finish();
+    }
 }
 
 void BuildJob::endInterrupted()

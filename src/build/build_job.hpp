@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,9 +79,10 @@ class BuildJob
     // REMAINING_SEC more seconds. If the unit has ended meanwhile, the job
     // ends at once with systemd's verdict.
     void adopt(uint64_t remainingSec);
-    // A job that ended before this daemon started, as info() says: only its
-    // log is read.
-    void restoreEnded();
+    // A job that ended before this daemon started, as info() says. Its log
+    // is taken as LOG_LINES lines in LOG_BYTES bytes when the record counted
+    // them and the file agrees; otherwise it is read to count them.
+    void restoreEnded(std::optional<std::pair<uint64_t, uint64_t>> logExtent);
     // Ends a job recorded as running in an earlier boot: failed, result
     // "interrupted", exit status -1.
     void endInterrupted();

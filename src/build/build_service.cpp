@@ -295,12 +295,15 @@ BuildJob* BuildService::find(uint64_t id) const
     return it == jobs_.end() ? nullptr : it->second.get();
 }
 
-BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec)
+BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec, bool save)
 {
     auto* raw = job.get();
     uint64_t id = raw->info().id;
     jobs_[id] = std::move(job);
-    saveRecord(*raw, deadlineUsec);
+    if (save)
+    {
+        saveRecord(*raw, deadlineUsec);
+    }
     if (jobCreated_)
     {
         jobCreated_(*raw);
@@ -362,8 +365,15 @@ void BuildService::saveRecord(const BuildJob& job, uint64_t deadlineUsec) const
 {
     try
     {
+        JobRecord record{job.info(), deadlineUsec, bootId_};
+        if (job.ended() && job.log().finished())
+        {
+            record.logLines = job.log().lineCount();
+            record.logBytes = job.log().size();
+            record.logCounted = true;
+        }
         replaceFile(paths_.stateDir + "/jobs/" + std::to_string(job.info().id) + "/job.json",
-                    serializeJobRecord({job.info(), deadlineUsec, bootId_}), 0600);
+                    serializeJobRecord(record), 0600);
     }
     catch (const std::exception& e)
     {
@@ -468,8 +478,14 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
             return;
         }
         auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount(), systemd_);
-        job->restoreEnded();
-        publish(std::move(job), record->deadlineUsec);
+        std::optional<std::pair<uint64_t, uint64_t>> extent;
+        if (record->logCounted)
+        {
+            extent = {record->logLines, record->logBytes};
+        }
+        job->restoreEnded(extent);
+        // Its record stays as it is, unless it lacked the log's extent.
+        publish(std::move(job), record->deadlineUsec, !record->logCounted);
         return;
     }
     if (!record->bootId.empty() && record->bootId != bootId_)

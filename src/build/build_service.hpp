@@ -61,8 +61,9 @@ class BuildService
 
   private:
     uint64_t allocateId();
-    // Owns JOB, records it on disk, tells the bus layer and hooks its end.
-    BuildJob* publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec);
+    // Owns JOB, records it on disk (unless !SAVE), tells the bus layer and
+    // hooks its end.
+    BuildJob* publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec, bool save = true);
     void saveRecord(const BuildJob& job, uint64_t deadlineUsec) const;
     // NEWER_ENDED: ended jobs newer than ID already kept, for retention.
     void recoverJob(uint64_t id, std::size_t& newerEnded);

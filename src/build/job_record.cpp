@@ -66,6 +66,11 @@ std::string serializeJobRecord(const JobRecord& record)
         {"deadline_usec", record.deadlineUsec},
         {"boot_id", record.bootId},
     };
+    if (record.logCounted)
+    {
+        doc["log_lines"] = record.logLines;
+        doc["log_bytes"] = record.logBytes;
+    }
     return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
@@ -95,6 +100,12 @@ std::optional<JobRecord> parseJobRecord(std::string_view text)
         info.statusText = doc.value("status_text", std::string());
         record.deadlineUsec = integer<uint64_t>(doc.at("deadline_usec"));
         record.bootId = doc.value("boot_id", std::string());
+        if (doc.contains("log_lines") && doc.contains("log_bytes"))
+        {
+            record.logLines = integer<uint64_t>(doc.at("log_lines"));
+            record.logBytes = integer<uint64_t>(doc.at("log_bytes"));
+            record.logCounted = true;
+        }
         return record;
     }
     catch (const Json::exception&)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,9 +98,61 @@ void LogFile::drain()
         splitter_.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), lines);
         deliver(std::move(lines));
         lines.clear();
-        if (splitter_.atLineStart() && lines_ - checkpoints_.back().line >= checkpointInterval)
+        if (splitter_.atLineStart())
         {
-            checkpoints_.push_back({lines_, offset_});
+            checkpoint(lines_, offset_);
+        }
+    }
+}
+
+void LogFile::checkpoint(uint64_t line, uint64_t offset) const
+{
+    if (line - checkpoints_.back().line >= checkpointInterval)
+    {
+        checkpoints_.push_back({line, offset});
+    }
+}
+
+bool LogFile::restore(uint64_t lines, uint64_t bytes)
+{
+    struct stat st
+    {
+    };
+    if (::fstat(fd_.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != bytes)
+    {
+        return false;
+    }
+    lines_ = lines;
+    offset_ = bytes;
+    finished_ = true;
+    indexed_ = false;
+    return true;
+}
+
+void LogFile::index() const
+{
+    indexed_ = true;
+    // Cut as drain() cuts: any line start is a valid checkpoint.
+    LineSplitter splitter;
+    std::string buffer(chunkBytes, '\0');
+    std::vector<std::string> lines;
+    uint64_t line = 0;
+    uint64_t offset = 0;
+    while (offset < offset_)
+    {
+        auto n = ::pread(fd_.get(), buffer.data(), std::min<uint64_t>(buffer.size(), offset_ - offset),
+                         static_cast<off_t>(offset));
+        if (n <= 0)
+        {
+            break;
+        }
+        offset += static_cast<uint64_t>(n);
+        splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), lines);
+        line += lines.size();
+        lines.clear();
+        if (splitter.atLineStart())
+        {
+            checkpoint(line, offset);
         }
     }
 }
@@ -148,6 +201,10 @@ std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint3
     if (max == 0 || from >= lines_)
     {
         return {from, out};
+    }
+    if (!indexed_)
+    {
+        index();
     }
     auto checkpoint = std::upper_bound(checkpoints_.begin(), checkpoints_.end(), from,
                                        [](uint64_t line, const Checkpoint& c) { return line < c.line; });

@@ -38,7 +38,16 @@ class LogFile
     // stops following. Idempotent.
     void finish();
 
+    // Takes the log of an ended job as its record left it, LINES lines in
+    // BYTES bytes, without reading it: a daemon starting with 100 retained
+    // logs of up to 64 MiB would otherwise read them all before its first
+    // reply. False (and nothing taken) if the file is not BYTES long; then
+    // finish() reads it as usual. The first replay indexes the file.
+    bool restore(uint64_t lines, uint64_t bytes);
+
     [[nodiscard]] uint64_t lineCount() const { return lines_; }
+    // Bytes of the file cut into lines so far.
+    [[nodiscard]] uint64_t size() const { return offset_; }
     [[nodiscard]] bool finished() const { return finished_; }
 
     // Up to MAX lines from line FROM, as Log delivered (or will deliver) them.
@@ -52,6 +61,10 @@ class LogFile
     static gboolean onInotify(gint fd, GIOCondition condition, gpointer self);
     void drain();
     void deliver(std::vector<std::string>&& lines);
+    // Remembers where line LINE starts (OFFSET) if it is a checkpoint's turn.
+    void checkpoint(uint64_t line, uint64_t offset) const;
+    // Builds the checkpoints of a restored log by reading it once.
+    void index() const;
 
     // Every checkpointInterval lines we remember where a line starts, so a
     // replay need not re-read the file from the beginning.
@@ -70,7 +83,9 @@ class LogFile
     LineSplitter splitter_;
     uint64_t offset_ = 0; // bytes consumed
     uint64_t lines_ = 0;  // complete lines delivered
-    std::vector<Checkpoint> checkpoints_{{0, 0}};
+    // Mutable: a restored log is indexed on its first replay, a read.
+    mutable std::vector<Checkpoint> checkpoints_{{0, 0}};
+    mutable bool indexed_ = true;
     bool finished_ = false;
 };
 

@@ -65,13 +65,22 @@ def test_builds_that_end_while_no_daemon_runs_are_reported_with_their_result(svc
 
 
 def test_ended_jobs_stay_queryable_across_daemon_restarts(svc):
-    job = start(svc, "adopt-history", "echo kept\n")
+    job = start(svc, "adopt-history", "seq 9000; echo kept >&2; printf unterminated\n")
     svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] == "succeeded", what="the build to end")
+    # The record counts the log, so that a restarting daemon need not read
+    # it; it stays untouched across the restart.
+    record_path = f"/var/lib/left4me-builder/jobs/{job}/job.json"
+    record = svc.c.run(["cat", record_path]).stdout
+    assert json.loads(record)["log_lines"] == 9002
     svc.stop_daemon()
     everything = ctl_json(svc, "jobs", "--all")
     mine = [j for j in everything if str(j["Id"]) == job]
     assert mine and mine[0]["State"] == "succeeded" and mine[0]["Overlay"] == "adopt-history"
-    assert svc.c.run([CTL, "log", job]).stdout == "kept\n"
+    assert svc.c.run(["cat", record_path]).stdout == record
+    log = svc.c.run([CTL, "log", job])
+    assert log.stdout == "".join(f"{i}\n" for i in range(1, 9001)) + "unterminated\n"
+    assert log.stderr == "kept\n"
+    assert svc.c.run([CTL, "log", job, "--from=8999"]).stdout == "9000\nunterminated\n"
 
 
 def test_ended_jobs_are_removed_past_the_retention_count(svc):

@@ -29,6 +29,17 @@ TEST_CASE("a job record survives a round trip through its file format")
     CHECK(parsed->info.statusText == "half \xc3\xa4");
     CHECK(parsed->deadlineUsec == 1700000003600000);
     CHECK(parsed->bootId == record.bootId);
+    CHECK_FALSE(parsed->logCounted);
+
+    record.info.state = JobState::succeeded;
+    record.logLines = 1000000;
+    record.logBytes = 6888896;
+    record.logCounted = true;
+    auto ended = parseJobRecord(serializeJobRecord(record));
+    REQUIRE(ended);
+    CHECK(ended->logCounted);
+    CHECK(ended->logLines == 1000000);
+    CHECK(ended->logBytes == 6888896);
 }
 
 TEST_CASE("a job record of an older version, without a boot id, is read with none")

@@ -96,3 +96,44 @@ TEST_CASE("a replay page stops before 8 MiB of text, however few lines that is")
     CHECK(end == 200);
     CHECK(page.size() + rest.size() == 200);
 }
+
+TEST_CASE("a restored log replays as the followed one did, without being read until asked")
+{
+    TempLog tmp;
+    std::string text;
+    for (int i = 0; i < 20000; ++i)
+    {
+        text += "line " + std::to_string(i) + "\n";
+    }
+    tmp.append(text + "tail");
+    std::vector<std::string> seen;
+    LogFile followed(tmp.path, [&](uint64_t, std::vector<std::string>&& lines) {
+        seen.insert(seen.end(), lines.begin(), lines.end());
+    });
+    followed.follow();
+    followed.finish();
+
+    bool delivered = false;
+    LogFile restored(tmp.path, [&](uint64_t, std::vector<std::string>&&) { delivered = true; });
+    REQUIRE(restored.restore(followed.lineCount(), followed.size()));
+    CHECK(restored.finished());
+    CHECK(restored.lineCount() == 20001);
+    for (uint64_t from : {uint64_t{19999}, uint64_t{0}, uint64_t{8191}, uint64_t{4096}})
+    {
+        CHECK(restored.read(from, 3) == followed.read(from, 3));
+    }
+    CHECK(restored.read(0, 65536).second == seen);
+    restored.finish(); // idempotent: nothing more to deliver
+    CHECK_FALSE(delivered);
+}
+
+TEST_CASE("a log whose size is not the recorded one is not restored")
+{
+    TempLog tmp;
+    tmp.append("a\nb\n");
+    LogFile log(tmp.path, [](uint64_t, std::vector<std::string>&&) {});
+    CHECK_FALSE(log.restore(2, 3));
+    CHECK(log.lineCount() == 0);
+    log.finish();
+    CHECK(log.lineCount() == 2);
+}
