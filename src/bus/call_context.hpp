@@ -33,7 +33,7 @@ class CallerUids
 
   private:
     // Callers come and go; the oldest are forgotten, never reused.
-    static constexpr std::size_t capacity = 1024;
+    static constexpr std::size_t capacity = 256; // about 25 KiB
     std::unordered_map<std::string, uid_t> uids_;
     std::deque<std::string> order_;
 };
