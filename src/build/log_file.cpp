@@ -129,6 +129,13 @@ bool LogFile::restore(uint64_t lines, uint64_t bytes)
     return true;
 }
 
+std::string_view LogFile::readCut(std::string& buffer, uint64_t offset) const
+{
+    auto n = ::pread(fd_.get(), buffer.data(), std::min<uint64_t>(buffer.size(), offset_ - offset),
+                     static_cast<off_t>(offset));
+    return n > 0 ? std::string_view(buffer.data(), static_cast<std::size_t>(n)) : std::string_view();
+}
+
 void LogFile::index() const
 {
     indexed_ = true;
@@ -140,14 +147,13 @@ void LogFile::index() const
     uint64_t offset = 0;
     while (offset < offset_)
     {
-        auto n = ::pread(fd_.get(), buffer.data(), std::min<uint64_t>(buffer.size(), offset_ - offset),
-                         static_cast<off_t>(offset));
-        if (n <= 0)
+        auto chunk = readCut(buffer, offset);
+        if (chunk.empty())
         {
             break;
         }
-        offset += static_cast<uint64_t>(n);
-        splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), lines);
+        offset += chunk.size();
+        splitter.feed(chunk, lines);
         line += lines.size();
         lines.clear();
         if (splitter.atLineStart())
@@ -220,14 +226,13 @@ std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint3
     bool full = false;
     while (line < wanted && offset < offset_ && !full)
     {
-        auto n = ::pread(fd_.get(), buffer.data(), std::min<uint64_t>(buffer.size(), offset_ - offset),
-                         static_cast<off_t>(offset));
-        if (n <= 0)
+        auto chunk = readCut(buffer, offset);
+        if (chunk.empty())
         {
             break;
         }
-        offset += static_cast<uint64_t>(n);
-        splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)), lines);
+        offset += chunk.size();
+        splitter.feed(chunk, lines);
         if (offset >= offset_ && finished_)
         {
             splitter.finish(lines);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,6 +64,10 @@ class LogFile
     void deliver(std::vector<std::string>&& lines);
     // Remembers where line LINE starts (OFFSET) if it is a checkpoint's turn.
     void checkpoint(uint64_t line, uint64_t offset) const;
+    // Up to BUFFER's size of the file from OFFSET, never past what was cut
+    // into lines (offset_): replays see exactly what Log delivered. Empty
+    // at that end, or if the file cannot be read.
+    std::string_view readCut(std::string& buffer, uint64_t offset) const;
     // Builds the checkpoints of a restored log by reading it once.
     void index() const;
 

@@ -25,6 +25,17 @@ struct TempLog
     void append(const std::string& text) const { std::ofstream(path, std::ios::app) << text; }
 };
 
+// "line 0\n" to "line COUNT-1\n".
+std::string numberedLines(int count)
+{
+    std::string text;
+    for (int i = 0; i < count; ++i)
+    {
+        text += "line " + std::to_string(i) + "\n";
+    }
+    return text;
+}
+
 } // namespace
 
 TEST_CASE("a log file delivers contiguous numbered lines, the last one even without a newline")
@@ -48,12 +59,7 @@ TEST_CASE("a log file delivers contiguous numbered lines, the last one even with
 TEST_CASE("replaying a log gives exactly the lines that were delivered, from any line")
 {
     TempLog tmp;
-    std::string text;
-    for (int i = 0; i < 20000; ++i)
-    {
-        text += "line " + std::to_string(i) + "\n";
-    }
-    tmp.append(text + "tail");
+    tmp.append(numberedLines(20000) + "tail");
     std::vector<std::string> seen;
     LogFile log(tmp.path, [&](uint64_t, std::vector<std::string>&& lines) {
         seen.insert(seen.end(), lines.begin(), lines.end());
@@ -100,12 +106,7 @@ TEST_CASE("a replay page stops before 8 MiB of text, however few lines that is")
 TEST_CASE("a restored log replays as the followed one did, without being read until asked")
 {
     TempLog tmp;
-    std::string text;
-    for (int i = 0; i < 20000; ++i)
-    {
-        text += "line " + std::to_string(i) + "\n";
-    }
-    tmp.append(text + "tail");
+    tmp.append(numberedLines(20000) + "tail");
     std::vector<std::string> seen;
     LogFile followed(tmp.path, [&](uint64_t, std::vector<std::string>&& lines) {
         seen.insert(seen.end(), lines.begin(), lines.end());
