@@ -339,7 +339,7 @@ class Job:
     build_hash = _job_property("BuildHash", "sha256 (hex) of the script and the effective options.")
     progress = _job_property("Progress", "0..1 as last reported by left4me-progress; -1 when unknown.")
     status_text = _job_property("StatusText", "The text of the last left4me-progress report; for a job systemd "
-                                                "refused to start (Result 'resources'), systemd's reason.")
+                                "refused to start (Result 'resources'), systemd's reason.")
 
     def _call(self, interface, method, signature=None, args=(), reply_type=None):
         try:
