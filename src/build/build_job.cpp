@@ -134,10 +134,10 @@ void BuildJob::adopt(uint64_t remainingSec)
                          }));
 }
 
-void BuildJob::restoreEnded(std::optional<std::pair<uint64_t, uint64_t>> logExtent)
+void BuildJob::restoreEnded(std::optional<LogExtent> log)
 {
     ended_ = true;
-    if (!logExtent || !log_.restore(logExtent->first, logExtent->second))
+    if (!log || !log_.restore(*log))
     {
         log_.finish();
     }

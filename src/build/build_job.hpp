@@ -80,9 +80,9 @@ class BuildJob
     // ends at once with systemd's verdict.
     void adopt(uint64_t remainingSec);
     // A job that ended before this daemon started, as info() says. Its log
-    // is taken as LOG_LINES lines in LOG_BYTES bytes when the record counted
-    // them and the file agrees; otherwise it is read to count them.
-    void restoreEnded(std::optional<std::pair<uint64_t, uint64_t>> logExtent);
+    // is taken as LOG (the record's count) when the file agrees; otherwise
+    // it is read to count its lines.
+    void restoreEnded(std::optional<LogExtent> log);
     // Ends a job recorded as running in an earlier boot: failed, result
     // "interrupted", exit status -1.
     void endInterrupted();

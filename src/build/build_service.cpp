@@ -366,11 +366,9 @@ void BuildService::saveRecord(const BuildJob& job, uint64_t deadlineUsec) const
     try
     {
         JobRecord record{job.info(), deadlineUsec, bootId_};
-        if (job.ended() && job.log().finished())
+        if (job.log().finished()) // only once the job has ended
         {
-            record.logLines = job.log().lineCount();
-            record.logBytes = job.log().size();
-            record.logCounted = true;
+            record.log = job.log().extent();
         }
         replaceFile(paths_.stateDir + "/jobs/" + std::to_string(job.info().id) + "/job.json",
                     serializeJobRecord(record), 0600);
@@ -478,14 +476,9 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
             return;
         }
         auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount(), systemd_);
-        std::optional<std::pair<uint64_t, uint64_t>> extent;
-        if (record->logCounted)
-        {
-            extent = {record->logLines, record->logBytes};
-        }
-        job->restoreEnded(extent);
+        job->restoreEnded(record->log);
         // Its record stays as it is, unless it lacked the log's extent.
-        publish(std::move(job), record->deadlineUsec, !record->logCounted);
+        publish(std::move(job), record->deadlineUsec, !record->log);
         return;
     }
     if (!record->bootId.empty() && record->bootId != bootId_)

@@ -66,10 +66,10 @@ std::string serializeJobRecord(const JobRecord& record)
         {"deadline_usec", record.deadlineUsec},
         {"boot_id", record.bootId},
     };
-    if (record.logCounted)
+    if (record.log)
     {
-        doc["log_lines"] = record.logLines;
-        doc["log_bytes"] = record.logBytes;
+        doc["log_lines"] = record.log->lines;
+        doc["log_bytes"] = record.log->bytes;
     }
     return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
@@ -102,9 +102,7 @@ std::optional<JobRecord> parseJobRecord(std::string_view text)
         record.bootId = doc.value("boot_id", std::string());
         if (doc.contains("log_lines") && doc.contains("log_bytes"))
         {
-            record.logLines = integer<uint64_t>(doc.at("log_lines"));
-            record.logBytes = integer<uint64_t>(doc.at("log_bytes"));
-            record.logCounted = true;
+            record.log = LogExtent{integer<uint64_t>(doc.at("log_lines")), integer<uint64_t>(doc.at("log_bytes"))};
         }
         return record;
     }

@@ -20,12 +20,10 @@ struct JobRecord
     // job recorded in another boot was cut short by the reboot. Empty in
     // records of older versions.
     std::string bootId;
-    // An ended job's log as delivered: LOG_LINES lines in LOG_BYTES bytes,
-    // so that a restarting daemon need not read it to count them. Absent
-    // (0, false) while the job runs, and in records of older versions.
-    uint64_t logLines = 0;
-    uint64_t logBytes = 0;
-    bool logCounted = false;
+    // An ended job's log as delivered, so that a restarting daemon need not
+    // read it to count its lines. Absent while the job runs, and in records
+    // of older versions.
+    std::optional<LogExtent> log;
 };
 
 std::string serializeJobRecord(const JobRecord& record);

@@ -113,17 +113,17 @@ void LogFile::checkpoint(uint64_t line, uint64_t offset) const
     }
 }
 
-bool LogFile::restore(uint64_t lines, uint64_t bytes)
+bool LogFile::restore(LogExtent extent)
 {
     struct stat st
     {
     };
-    if (::fstat(fd_.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != bytes)
+    if (::fstat(fd_.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != extent.bytes)
     {
         return false;
     }
-    lines_ = lines;
-    offset_ = bytes;
+    lines_ = extent.lines;
+    offset_ = extent.bytes;
     finished_ = true;
     indexed_ = false;
     return true;

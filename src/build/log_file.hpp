@@ -14,6 +14,13 @@
 
 namespace left4me {
 
+// How much of a log has been cut into lines: LINES lines in BYTES bytes.
+struct LogExtent
+{
+    uint64_t lines = 0;
+    uint64_t bytes = 0;
+};
+
 // A build's log on disk and the reader that follows it. systemd appends the
 // unit's stdout and stderr to the file (StandardOutput=append:), so nothing
 // depends on the daemon being alive, and nothing passes through the
@@ -39,16 +46,15 @@ class LogFile
     // stops following. Idempotent.
     void finish();
 
-    // Takes the log of an ended job as its record left it, LINES lines in
-    // BYTES bytes, without reading it: a daemon starting with 100 retained
-    // logs of up to 64 MiB would otherwise read them all before its first
-    // reply. False (and nothing taken) if the file is not BYTES long; then
-    // finish() reads it as usual. The first replay indexes the file.
-    bool restore(uint64_t lines, uint64_t bytes);
+    // Takes the log of an ended job as its record left it (EXTENT), without
+    // reading it: a daemon starting with 100 retained logs of up to 64 MiB
+    // would otherwise read them all before its first reply. False (and
+    // nothing taken) if the file is not EXTENT's bytes long; then finish()
+    // reads it as usual. The first replay indexes the file.
+    bool restore(LogExtent extent);
 
     [[nodiscard]] uint64_t lineCount() const { return lines_; }
-    // Bytes of the file cut into lines so far.
-    [[nodiscard]] uint64_t size() const { return offset_; }
+    [[nodiscard]] LogExtent extent() const { return {lines_, offset_}; }
     [[nodiscard]] bool finished() const { return finished_; }
 
     // Up to MAX lines from line FROM, as Log delivered (or will deliver) them.

@@ -29,17 +29,15 @@ TEST_CASE("a job record survives a round trip through its file format")
     CHECK(parsed->info.statusText == "half \xc3\xa4");
     CHECK(parsed->deadlineUsec == 1700000003600000);
     CHECK(parsed->bootId == record.bootId);
-    CHECK_FALSE(parsed->logCounted);
+    CHECK_FALSE(parsed->log);
 
     record.info.state = JobState::succeeded;
-    record.logLines = 1000000;
-    record.logBytes = 6888896;
-    record.logCounted = true;
+    record.log = LogExtent{1000000, 6888896};
     auto ended = parseJobRecord(serializeJobRecord(record));
     REQUIRE(ended);
-    CHECK(ended->logCounted);
-    CHECK(ended->logLines == 1000000);
-    CHECK(ended->logBytes == 6888896);
+    REQUIRE(ended->log);
+    CHECK(ended->log->lines == 1000000);
+    CHECK(ended->log->bytes == 6888896);
 }
 
 TEST_CASE("a job record of an older version, without a boot id, is read with none")

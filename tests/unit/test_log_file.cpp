@@ -116,7 +116,7 @@ TEST_CASE("a restored log replays as the followed one did, without being read un
 
     bool delivered = false;
     LogFile restored(tmp.path, [&](uint64_t, std::vector<std::string>&&) { delivered = true; });
-    REQUIRE(restored.restore(followed.lineCount(), followed.size()));
+    REQUIRE(restored.restore(followed.extent()));
     CHECK(restored.finished());
     CHECK(restored.lineCount() == 20001);
     for (uint64_t from : {uint64_t{19999}, uint64_t{0}, uint64_t{8191}, uint64_t{4096}})
@@ -133,7 +133,7 @@ TEST_CASE("a log whose size is not the recorded one is not restored")
     TempLog tmp;
     tmp.append("a\nb\n");
     LogFile log(tmp.path, [](uint64_t, std::vector<std::string>&&) {});
-    CHECK_FALSE(log.restore(2, 3));
+    CHECK_FALSE(log.restore(LogExtent{2, 3}));
     CHECK(log.lineCount() == 0);
     log.finish();
     CHECK(log.lineCount() == 2);
