@@ -8,9 +8,8 @@
 
 namespace left4me {
 
-uid_t CallerUids::of(const sdbus::Message& message)
+uid_t CallerUids::of(const std::string& sender, const sdbus::Message& message)
 {
-    auto sender = message.getSender();
     if (auto known = uids_.find(sender); known != uids_.end())
     {
         return known->second;
@@ -37,7 +36,7 @@ CallContext currentCall(const sdbus::IObject& object, CallerUids& uids)
     context.sender = message->getSender();
     try
     {
-        context.uid = uids.of(*message);
+        context.uid = uids.of(context.sender, *message);
     }
     catch (const sdbus::Error&)
     {

@@ -28,8 +28,9 @@ struct CallContext
 class CallerUids
 {
   public:
-    // Throws sdbus::Error if the bus cannot tell (the caller is gone).
-    uid_t of(const sdbus::Message& message);
+    // SENDER's uid, asked of the bus through MESSAGE (SENDER's call) if it
+    // is new. Throws sdbus::Error if the bus cannot tell (the caller is gone).
+    uid_t of(const std::string& sender, const sdbus::Message& message);
 
   private:
     // Callers come and go; the oldest are forgotten, never reused.

@@ -79,8 +79,8 @@ class SystemdClient
     [[nodiscard]] sdbus::Slot watchActiveState(const std::string& unit, std::function<void(std::string)> onChange);
 
   private:
-    // Calls METHOD of INTERFACE on PROXY with ARGS once fewer than
-    // maxPendingCalls of ours are waiting for a reply, and gives DONE the
+    // Calls METHOD of INTERFACE on PROXY with ARGS once calls_ has room
+    // (see below), and gives DONE the
     // error (or null) and the reply's values. A call that cannot even be
     // sent reaches DONE as an error too.
     template <typename... Results, typename... Args>

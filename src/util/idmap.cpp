@@ -105,7 +105,7 @@ UniqueFd idmapUserNamespace(const Idmap& idmap)
 
 int IdmapCache::get(const Idmap& idmap)
 {
-    if (!fd_ || !(key_ == idmap))
+    if (!fd_ || key_ != idmap)
     {
         fd_ = idmapUserNamespace(idmap);
         key_ = idmap;
