@@ -365,7 +365,7 @@ void BuildService::saveRecord(const BuildJob& job, uint64_t deadlineUsec) const
 {
     try
     {
-        JobRecord record{job.info(), deadlineUsec, bootId_};
+        JobRecord record{job.info(), deadlineUsec, bootId_, std::nullopt};
         if (job.log().finished()) // only once the job has ended
         {
             record.log = job.log().extent();
