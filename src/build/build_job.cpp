@@ -79,7 +79,14 @@ void BuildJob::start(const std::vector<UnitProperty>& properties, uint64_t timeo
 {
     timer_ = g_timeout_add_seconds(static_cast<guint>(timeoutSec), &BuildJob::onTimeout, this);
     // Watch before starting, so no state change can slip past us.
-    watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
+    try
+    {
+        watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
+    }
+    catch (const sdbus::Error& e)
+    {
+        return failStart("cannot watch the unit's state", e);
+    }
     log_.follow();
     // A reference keeps systemd from unloading the instance when it ends,
     // before we have read its result. RefUnit and SetUnitProperties go out
@@ -119,7 +126,17 @@ void BuildJob::adopt(uint64_t remainingSec)
     // The recorded state stays: "starting" if it never ran, as far as we know.
     startJobDone_ = true;
     timer_ = g_timeout_add_seconds(static_cast<guint>(std::max<uint64_t>(remainingSec, 1)), &BuildJob::onTimeout, this);
-    watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
+    try
+    {
+        watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
+    }
+    catch (const sdbus::Error& e)
+    {
+        // It keeps running; its deadline still ends it.
+        log::error("Cannot watch adopted unit " + info_.unit +
+                       "; its end will be seen at its deadline: " + e.getMessage(),
+                   {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+    }
     log_.follow();
     systemd_.refUnit(info_.unit, guarded([this](const sdbus::Error* error) {
                          if (error != nullptr)

@@ -4,6 +4,8 @@
 #include "util/log.hpp"
 #include "util/variant_map.hpp"
 
+#include <glib.h>
+
 namespace left4me {
 
 namespace {
@@ -51,10 +53,50 @@ SystemdClient::SystemdClient(sdbus::IConnection& bus)
             onJobRemoved(job, result);
         });
     manager_->finishRegistration();
-    unitChanges_ = bus_.addMatch("type='signal',sender='org.freedesktop.systemd1',"
-                                 "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
-                                 "arg0='org.freedesktop.systemd1.Unit'",
-                                 [this](sdbus::Message& message) { onUnitChanged(message); });
+}
+
+SystemdClient::~SystemdClient()
+{
+    if (dropMatchTimer_ != 0)
+    {
+        g_source_remove(dropMatchTimer_);
+    }
+}
+
+void SystemdClient::needUnitChanges()
+{
+    if (dropMatchTimer_ != 0)
+    {
+        g_source_remove(dropMatchTimer_);
+        dropMatchTimer_ = 0;
+    }
+    if (!unitChanges_)
+    {
+        unitChanges_ = bus_.addMatch("type='signal',sender='org.freedesktop.systemd1',"
+                                     "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                                     "arg0='org.freedesktop.systemd1.Unit'",
+                                     [this](sdbus::Message& message) { onUnitChanged(message); });
+    }
+}
+
+void SystemdClient::dropUnitChangesLater()
+{
+    if (dropMatchTimer_ != 0)
+    {
+        return;
+    }
+    dropMatchTimer_ = g_timeout_add_seconds(
+        unitChangesLingerSec,
+        [](gpointer data) -> gboolean {
+            auto* self = static_cast<SystemdClient*>(data);
+            self->dropMatchTimer_ = 0;
+            if (self->stateWatches_.empty())
+            {
+                self->unitChanges_.reset();
+            }
+            return G_SOURCE_REMOVE;
+        },
+        this);
 }
 
 void SystemdClient::onJobRemoved(const std::string& jobPath, const std::string& result)
@@ -265,6 +307,7 @@ void SystemdClient::activeState(const std::string& unit, std::function<void(cons
 
 sdbus::Slot SystemdClient::watchActiveState(const std::string& unit, std::function<void(std::string)> onChange)
 {
+    needUnitChanges();
     auto path = unit::objectPath(unit);
     auto id = nextWatch_++;
     stateWatches_[path][id] = std::move(onChange);
@@ -273,6 +316,10 @@ sdbus::Slot SystemdClient::watchActiveState(const std::string& unit, std::functi
                 if (watches != stateWatches_.end() && watches->second.erase(id) != 0 && watches->second.empty())
                 {
                     stateWatches_.erase(watches);
+                }
+                if (stateWatches_.empty())
+                {
+                    dropUnitChangesLater();
                 }
             }};
 }

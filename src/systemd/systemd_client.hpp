@@ -45,6 +45,11 @@ class SystemdClient
     using Done = std::function<void(const sdbus::Error*)>;
 
     explicit SystemdClient(sdbus::IConnection& bus);
+    ~SystemdClient();
+    SystemdClient(const SystemdClient&) = delete;
+    SystemdClient& operator=(const SystemdClient&) = delete;
+    SystemdClient(SystemdClient&&) = delete;
+    SystemdClient& operator=(SystemdClient&&) = delete;
 
     // Asks systemd to send unit and job signals to us; without it,
     // PropertiesChanged and JobRemoved are never emitted.
@@ -75,7 +80,8 @@ class SystemdClient
 
     // Calls ON_CHANGE with the new ActiveState each time systemd announces a
     // change of UNIT. The watch lasts as long as the returned slot, which
-    // must not outlive this client.
+    // must not outlive this client. Throws sdbus::Error if the bus refuses
+    // the match it needs.
     [[nodiscard]] sdbus::Slot watchActiveState(const std::string& unit, std::function<void(std::string)> onChange);
 
   private:
@@ -95,6 +101,9 @@ class SystemdClient
     std::shared_ptr<sdbus::IProxy> unitProxy(const std::string& unit);
     void onJobRemoved(const std::string& jobPath, const std::string& result);
     void onUnitChanged(sdbus::Message& message);
+    // The unit match exists while a unit is watched, and for a while after.
+    void needUnitChanges();
+    void dropUnitChangesLater();
 
     // dbus-daemon refuses a connection more than 128 calls awaiting replies
     // (max_replies_per_connection, Debian's system bus), failing the
@@ -104,11 +113,16 @@ class SystemdClient
 
     sdbus::IConnection& bus_;
     std::shared_ptr<sdbus::IProxy> manager_;
-    // One match for every unit's PropertiesChanged, added once: a match per
-    // build would be a synchronous AddMatch round trip (sdbus-c++ 1.2 has no
-    // asynchronous one) stalling the loop at every start. By object path,
-    // then by watch id.
+    // One match for every unit's PropertiesChanged, not one per build: each
+    // AddMatch is a synchronous round trip (sdbus-c++ 1.2 has no
+    // asynchronous one) that would stall the loop at every start. It is
+    // added with the first watch and dropped once none has been left for
+    // unitChangesLingerSec, so that an idle daemon, or one only mounting, is
+    // not woken by every unit change on the host, and back-to-back builds
+    // pay the round trip once. Watches by object path, then by watch id.
+    static constexpr unsigned unitChangesLingerSec = 30;
     sdbus::Slot unitChanges_;
+    unsigned dropMatchTimer_ = 0;
     std::map<std::string, std::map<uint64_t, std::function<void(std::string)>>> stateWatches_;
     uint64_t nextWatch_ = 0;
     std::map<std::string, std::function<void(std::string)>> jobWaiters_;

@@ -235,6 +235,32 @@ def test_the_daemon_does_not_exit_idle_while_a_build_runs(svc):
     assert out["properties"]["State"] == "succeeded"
 
 
+def unit_change_matches(svc):
+    """The daemon's match rules for systemd's PropertiesChanged, as
+    dbus-daemon holds them."""
+    name = svc.c.sh("busctl status org.left4me.Builder | sed -n 's/^UniqueName=//p'").stdout.strip()
+    rules = json.loads(svc.c.run(["busctl", "call", "--json=short", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                  "org.freedesktop.DBus.Debug.Stats", "GetAllMatchRules"]).stdout)["data"][0]
+    return [rule for rule in rules.get(name, []) if "PropertiesChanged" in rule]
+
+
+def test_only_a_daemon_watching_a_build_hears_every_units_changes(svc):
+    # dbus-daemon sends a matching connection each PropertiesChanged of every
+    # unit on the host: an idle daemon must not ask for them.
+    svc.stop_daemon()
+    svc.c.run(["systemctl", "start", "left4me-builderd.service"])
+    assert unit_change_matches(svc) == []
+    svc.overlay("demo")
+    job = svc.c.run(["left4me-builderctl", "build", "--no-follow", "demo", "-"], input="sleep 2").stdout.strip()
+    assert len(unit_change_matches(svc)) == 1
+
+
+    def state():
+        return json.loads(svc.c.run(["left4me-builderctl", "--json", "status", job]).stdout)["State"]
+
+    svc.wait_for(lambda: state() == "succeeded", what="the build's end")
+
+
 def test_a_bad_configuration_stops_the_daemon_with_an_error_naming_the_key(svc):
     svc.set_config({"overlay_root": "/srv"})
     answer = svc.call("Unmount", "x")
