@@ -24,6 +24,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string_view>
 
@@ -54,6 +55,7 @@ UserIds ownerOf(const std::string& user)
 std::vector<UniqueFd> openLayers(const std::vector<std::string>& layers, const std::vector<std::string>& roots)
 {
     std::vector<UniqueFd> out;
+    std::map<std::string, UniqueFd> rootFds; // each root opened once, however many layers it holds
     for (std::size_t i = 0; i < layers.size(); ++i)
     {
         auto where = "Argument layers[" + std::to_string(i) + "]: " + layers[i];
@@ -63,8 +65,13 @@ std::vector<UniqueFd> openLayers(const std::vector<std::string>& layers, const s
             throwError(names::error::invalidArgument,
                        where + " is not inside a configured layer root (" + join(roots, ", ") + ").");
         }
-        UniqueFd root = openRoot(location->root);
-        UniqueFd dir = root ? openBeneath(root.get(), location->relative, O_PATH | O_DIRECTORY) : UniqueFd();
+        auto [root, added] = rootFds.try_emplace(location->root);
+        if (added)
+        {
+            root->second = openRoot(location->root);
+        }
+        UniqueFd dir =
+            root->second ? openBeneath(root->second.get(), location->relative, O_PATH | O_DIRECTORY) : UniqueFd();
         if (!dir)
         {
             throwError(names::error::invalidArgument,
@@ -267,9 +274,10 @@ void MountService::mount(const MountRequest& request, Mounted done)
         // 64 long layer paths within the kernel's one-page option limit.
         std::vector<std::string> lowers;
         lowers.reserve(layerFds.size() + 1);
+        auto fdDir = "/proc/" + std::to_string(::getpid()) + "/fd/";
         for (const auto& fd : layerFds)
         {
-            lowers.push_back("/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd.get()));
+            lowers.push_back(fdDir + std::to_string(fd.get()));
         }
         pending->options = overlay::options({lowersWithEmpty(std::move(lowers)), request.readOnly ? "" : upper, work});
         pending->layerFds = std::move(layerFds);
