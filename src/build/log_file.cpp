@@ -38,10 +38,46 @@ void LogFile::create(const std::string& path)
 LogFile::LogFile(std::string path, Sink sink) : path_(std::move(path)), sink_(std::move(sink))
 {
     fd_.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd_)
+    struct stat st
+    {
+    };
+    if (!fd_ || ::fstat(fd_.get(), &st) != 0)
     {
         throw std::runtime_error("cannot open the build log " + path_ + ": " + std::strerror(errno));
     }
+    device_ = st.st_dev;
+    inode_ = st.st_ino;
+}
+
+int LogFile::readableFd(UniqueFd& reopened) const
+{
+    if (fd_)
+    {
+        return fd_.get();
+    }
+    // An ended log: opened for this read only, and only if it is still the
+    // file this object was made for, as long as when it was cut.
+    reopened.reset(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    struct stat st
+    {
+    };
+    std::string problem;
+    if (!reopened || ::fstat(reopened.get(), &st) != 0)
+    {
+        problem = std::strerror(errno);
+    }
+    else if (st.st_dev != device_ || st.st_ino != inode_ || static_cast<uint64_t>(st.st_size) != offset_)
+    {
+        // An inode number may be reused; an ended log's size never changes.
+        problem = "it is another file now";
+    }
+    if (!problem.empty())
+    {
+        log::warning("Cannot read the ended build log " + path_ + ": " + problem);
+        reopened.reset();
+        return -1;
+    }
+    return reopened.get();
 }
 
 LogFile::~LogFile()
@@ -126,18 +162,25 @@ bool LogFile::restore(LogExtent extent)
     offset_ = extent.bytes;
     finished_ = true;
     indexed_ = false;
+    fd_.reset(); // see finish()
     return true;
 }
 
-std::string_view LogFile::readCut(std::string& buffer, uint64_t offset) const
+std::string_view LogFile::readCut(int fd, std::string& buffer, uint64_t offset) const
 {
-    auto n = ::pread(fd_.get(), buffer.data(), std::min<uint64_t>(buffer.size(), offset_ - offset),
-                     static_cast<off_t>(offset));
+    auto n =
+        ::pread(fd, buffer.data(), std::min<uint64_t>(buffer.size(), offset_ - offset), static_cast<off_t>(offset));
     return n > 0 ? std::string_view(buffer.data(), static_cast<std::size_t>(n)) : std::string_view();
 }
 
 void LogFile::index() const
 {
+    UniqueFd reopened;
+    int fd = readableFd(reopened);
+    if (fd < 0)
+    {
+        return; // not indexed: the next read tries again
+    }
     indexed_ = true;
     // Cut as drain() cuts: any line start is a valid checkpoint.
     LineSplitter splitter;
@@ -147,7 +190,7 @@ void LogFile::index() const
     uint64_t offset = 0;
     while (offset < offset_)
     {
-        auto chunk = readCut(buffer, offset);
+        auto chunk = readCut(fd, buffer, offset);
         if (chunk.empty())
         {
             break;
@@ -199,6 +242,9 @@ void LogFile::finish()
         watch_ = 0;
     }
     inotify_.reset();
+    // An ended log keeps no fd: up to job_retention_count (100,000) of them
+    // are kept, far past the daemon's 1024 open files. A replay opens it.
+    fd_.reset();
 }
 
 std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint32_t max) const
@@ -211,6 +257,12 @@ std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint3
     if (!indexed_)
     {
         index();
+    }
+    UniqueFd reopened;
+    int fd = readableFd(reopened);
+    if (fd < 0)
+    {
+        return {from, out};
     }
     auto checkpoint = std::upper_bound(checkpoints_.begin(), checkpoints_.end(), from,
                                        [](uint64_t line, const Checkpoint& c) { return line < c.line; });
@@ -226,7 +278,7 @@ std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint3
     bool full = false;
     while (line < wanted && offset < offset_ && !full)
     {
-        auto chunk = readCut(buffer, offset);
+        auto chunk = readCut(fd, buffer, offset);
         if (chunk.empty())
         {
             break;

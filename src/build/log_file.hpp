@@ -4,6 +4,7 @@
 #include "util/unique_fd.hpp"
 
 #include <glib.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <functional>
@@ -70,10 +71,13 @@ class LogFile
     void deliver(std::vector<std::string>&& lines);
     // Remembers where line LINE starts (OFFSET) if it is a checkpoint's turn.
     void checkpoint(uint64_t line, uint64_t offset) const;
-    // Up to BUFFER's size of the file from OFFSET, never past what was cut
-    // into lines (offset_): replays see exactly what Log delivered. Empty
-    // at that end, or if the file cannot be read.
-    std::string_view readCut(std::string& buffer, uint64_t offset) const;
+    // Up to BUFFER's size of the file (FD) from OFFSET, never past what was
+    // cut into lines (offset_): replays see exactly what Log delivered.
+    // Empty at that end, or if the file cannot be read.
+    std::string_view readCut(int fd, std::string& buffer, uint64_t offset) const;
+    // The fd to read from: fd_ while the log is followed, else the file
+    // opened anew into REOPENED. -1 if it is gone or is another file now.
+    int readableFd(UniqueFd& reopened) const;
     // Builds the checkpoints of a restored log by reading it once.
     void index() const;
 
@@ -88,7 +92,9 @@ class LogFile
 
     std::string path_;
     Sink sink_;
-    UniqueFd fd_;
+    UniqueFd fd_;      // closed once finished (see finish())
+    dev_t device_ = 0; // the file's identity, checked when it is opened again
+    ino_t inode_ = 0;
     UniqueFd inotify_;
     guint watch_ = 0;
     LineSplitter splitter_;

@@ -46,6 +46,19 @@ def test_a_build_streams_both_streams_in_order_and_reports_exit_status_3(svc):
     assert no_build_mounts(svc)
 
 
+def test_an_ended_builds_log_holds_no_open_file_and_still_replays(svc):
+    # job_retention_count allows 100,000 ended jobs; the daemon may have
+    # 1024 files open.
+    svc.overlay("demo")
+    out = svc.build("demo", "seq 3")
+    job = out["properties"]["Id"]
+    daemon = svc.c.run(["systemctl", "show", "-P", "MainPID", "left4me-builderd.service"]).stdout.strip()
+    links = svc.c.sh(f"readlink /proc/{daemon}/fd/* ; true").stdout
+    assert "socket:" in links  # the daemon's fds were read at all
+    assert f"/jobs/{job}/log" not in links, links
+    assert svc.c.run(["left4me-builderctl", "log", str(job)]).stdout == "1\n2\n3\n"
+
+
 def no_build_mounts(svc):
     return "/run/left4me-builder/jobs" not in svc.c.sh("findmnt --task 1 -n -o TARGET").stdout
 

@@ -138,3 +138,45 @@ TEST_CASE("a log whose size is not the recorded one is not restored")
     log.finish();
     CHECK(log.lineCount() == 2);
 }
+
+namespace {
+
+std::size_t openFds()
+{
+    return static_cast<std::size_t>(
+        std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator()));
+}
+
+} // namespace
+
+TEST_CASE("an ended log holds no open file, and still replays")
+{
+    // A daemon keeps up to job_retention_count (100,000) ended logs, far
+    // more than the 1024 files it may have open.
+    TempLog tmp;
+    tmp.append(numberedLines(10));
+    auto before = openFds();
+    std::vector<std::unique_ptr<LogFile>> logs;
+    for (int i = 0; i < 50; ++i)
+    {
+        logs.push_back(std::make_unique<LogFile>(tmp.path, [](uint64_t, std::vector<std::string>&&) {}));
+        logs.back()->finish();
+    }
+    CHECK(openFds() == before);
+    auto [next, lines] = logs.back()->read(8, 10);
+    CHECK(next == 10);
+    CHECK(lines == std::vector<std::string>{"line 8", "line 9"});
+    CHECK(openFds() == before);
+}
+
+TEST_CASE("an ended log replaced on disk by another file is not read")
+{
+    TempLog tmp;
+    tmp.append("mine\n");
+    LogFile log(tmp.path, [](uint64_t, std::vector<std::string>&&) {});
+    log.finish();
+    std::filesystem::remove(tmp.path);
+    LogFile::create(tmp.path);
+    tmp.append("not mine\n");
+    CHECK(log.read(0, 10).second.empty());
+}
