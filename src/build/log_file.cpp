@@ -173,14 +173,8 @@ std::string_view LogFile::readCut(int fd, std::string& buffer, uint64_t offset) 
     return n > 0 ? std::string_view(buffer.data(), static_cast<std::size_t>(n)) : std::string_view();
 }
 
-void LogFile::index() const
+void LogFile::index(int fd) const
 {
-    UniqueFd reopened;
-    int fd = readableFd(reopened);
-    if (fd < 0)
-    {
-        return; // not indexed: the next read tries again
-    }
     indexed_ = true;
     // Cut as drain() cuts: any line start is a valid checkpoint.
     LineSplitter splitter;
@@ -254,15 +248,15 @@ std::pair<uint64_t, std::vector<std::string>> LogFile::read(uint64_t from, uint3
     {
         return {from, out};
     }
-    if (!indexed_)
-    {
-        index();
-    }
     UniqueFd reopened;
     int fd = readableFd(reopened);
     if (fd < 0)
     {
         return {from, out};
+    }
+    if (!indexed_)
+    {
+        index(fd);
     }
     auto checkpoint = std::upper_bound(checkpoints_.begin(), checkpoints_.end(), from,
                                        [](uint64_t line, const Checkpoint& c) { return line < c.line; });

@@ -78,8 +78,8 @@ class LogFile
     // The fd to read from: fd_ while the log is followed, else the file
     // opened anew into REOPENED. -1 if it is gone or is another file now.
     int readableFd(UniqueFd& reopened) const;
-    // Builds the checkpoints of a restored log by reading it once.
-    void index() const;
+    // Builds the checkpoints of a restored log by reading it (FD) once.
+    void index(int fd) const;
 
     // Every checkpointInterval lines we remember where a line starts, so a
     // replay need not re-read the file from the beginning.

@@ -267,7 +267,6 @@ def test_only_a_daemon_watching_a_build_hears_every_units_changes(svc):
     job = svc.c.run(["left4me-builderctl", "build", "--no-follow", "demo", "-"], input="sleep 2").stdout.strip()
     assert len(unit_change_matches(svc)) == 1
 
-
     def state():
         return json.loads(svc.c.run(["left4me-builderctl", "--json", "status", job]).stdout)["State"]
 

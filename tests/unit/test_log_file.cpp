@@ -36,6 +36,12 @@ std::string numberedLines(int count)
     return text;
 }
 
+std::size_t openFds()
+{
+    return static_cast<std::size_t>(
+        std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator()));
+}
+
 } // namespace
 
 TEST_CASE("a log file delivers contiguous numbered lines, the last one even without a newline")
@@ -138,16 +144,6 @@ TEST_CASE("a log whose size is not the recorded one is not restored")
     log.finish();
     CHECK(log.lineCount() == 2);
 }
-
-namespace {
-
-std::size_t openFds()
-{
-    return static_cast<std::size_t>(
-        std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator()));
-}
-
-} // namespace
 
 TEST_CASE("an ended log holds no open file, and still replays")
 {
