@@ -33,6 +33,41 @@ void usage()
                 LEFT4ME_CONFIG_FILE);
 }
 
+// Gives up the bus name at idle exit. STOPPING=1 goes first, so that systemd
+// queues the activations of later calls until we have exited rather than
+// taking us for still running. The name must go even if a signal arrives
+// meanwhile: systemd 252's sd_bus_call() then gives up with EINTR (fixed
+// upstream in v253), so ask again. A request that got through the first time
+// makes the second answer "not the owner", which is what we want too.
+void releaseBusName(sdbus::IConnection& bus)
+{
+    (void)sd_notify(0, "STOPPING=1");
+    bool interrupted = false;
+    while (true)
+    {
+        try
+        {
+            bus.releaseName(left4me::names::busName);
+            return;
+        }
+        catch (const sdbus::Error& e)
+        {
+            if (e.getName() == "System.Error.EINTR")
+            {
+                interrupted = true;
+                continue;
+            }
+            if (interrupted && (e.getName() == "System.Error.EADDRINUSE" || e.getName() == "System.Error.ESRCH"))
+            {
+                return;
+            }
+            // Exiting releases it anyway; until then queued calls are served.
+            left4me::log::warning(std::string("Could not release the bus name: ") + e.what());
+            return;
+        }
+    }
+}
+
 int run(const left4me::Config& config)
 {
     using namespace left4me;
@@ -53,7 +88,7 @@ int run(const left4me::Config& config)
     caps.recover();
     IdleExit idle(
         config.idleTimeoutSec, loop, [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy(); },
-        [&] { bus->releaseName(names::busName); });
+        [&] { releaseBusName(*bus); });
     ManagerObject manager(*bus, config, authorizer, builds, mounts, caps, idle);
     // After the bus objects' hooks are set, so that recovered jobs are
     // published like new ones.
