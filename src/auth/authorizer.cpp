@@ -1,6 +1,7 @@
 #include "auth/authorizer.hpp"
 
 #include "bus/names.hpp"
+#include "util/glib_source.hpp"
 #include "util/log.hpp"
 
 #include <polkit/polkit.h>
@@ -29,7 +30,7 @@ struct Authorizer::Pending
     AuthRequest request;
     Callback callback;
     GCancellable* cancellable = nullptr;
-    guint timer = 0;
+    GlibSource timer;
     bool answered = false;
 };
 
@@ -48,21 +49,22 @@ Authorizer::~Authorizer()
 
 void Authorizer::check(AuthRequest request, Callback callback)
 {
-    auto* pending = new Pending{this, std::move(request), std::move(callback), g_cancellable_new(), 0, false};
+    auto* pending =
+        new Pending{this, std::move(request), std::move(callback), g_cancellable_new(), GlibSource{}, false};
     ++pending_;
     auto limit = pending->request.allowInteraction ? interactiveTimeout_ : timeout_;
-    pending->timer = g_timeout_add_seconds(
+    pending->timer.reset(g_timeout_add_seconds(
         static_cast<guint>(limit.count()),
         [](gpointer data) -> gboolean {
             auto* p = static_cast<Pending*>(data);
-            p->timer = 0;
+            p->timer.forget();
             auto waited = p->request.allowInteraction ? p->self->interactiveTimeout_ : p->self->timeout_;
             p->self->finish(
                 p, {AuthOutcome::unavailable, "polkit did not answer within " + std::to_string(waited.count()) + " s"});
             g_cancellable_cancel(p->cancellable);
             return G_SOURCE_REMOVE;
         },
-        pending);
+        pending));
 
     if (authority_ != nullptr)
     {
@@ -156,11 +158,7 @@ void Authorizer::finish(Pending* pending, AuthDecision decision)
         return;
     }
     pending->answered = true;
-    if (pending->timer != 0)
-    {
-        g_source_remove(pending->timer);
-        pending->timer = 0;
-    }
+    pending->timer.reset();
     --pending_;
     if (decision.outcome != AuthOutcome::allowed)
     {

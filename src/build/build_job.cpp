@@ -69,15 +69,11 @@ void BuildJob::onLog(uint64_t first, std::vector<std::string>& lines)
 BuildJob::~BuildJob()
 {
     *alive_ = nullptr;
-    if (timer_ != 0)
-    {
-        g_source_remove(timer_);
-    }
 }
 
 void BuildJob::start(const std::vector<UnitProperty>& properties, uint64_t timeoutSec)
 {
-    timer_ = g_timeout_add_seconds(static_cast<guint>(timeoutSec), &BuildJob::onTimeout, this);
+    timer_.reset(g_timeout_add_seconds(static_cast<guint>(timeoutSec), &BuildJob::onTimeout, this));
     // Watch before starting, so no state change can slip past us.
     try
     {
@@ -125,7 +121,8 @@ void BuildJob::adopt(uint64_t remainingSec)
 {
     // The recorded state stays: "starting" if it never ran, as far as we know.
     startJobDone_ = true;
-    timer_ = g_timeout_add_seconds(static_cast<guint>(std::max<uint64_t>(remainingSec, 1)), &BuildJob::onTimeout, this);
+    timer_.reset(
+        g_timeout_add_seconds(static_cast<guint>(std::max<uint64_t>(remainingSec, 1)), &BuildJob::onTimeout, this));
     try
     {
         watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
@@ -197,7 +194,7 @@ void BuildJob::onStartJobRemoved(const std::string& result)
 gboolean BuildJob::onTimeout(gpointer data)
 {
     auto* job = static_cast<BuildJob*>(data);
-    job->timer_ = 0;
+    job->timer_.forget();
     log::notice("Build " + std::to_string(job->info_.id) + " ran past its timeout; stopping it",
                 {{"LEFT4ME_JOB", std::to_string(job->info_.id)}, {"UNIT", job->info_.unit}});
     job->timedOut_ = !job->cancelRequested_;
@@ -275,11 +272,7 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     }
     ended_ = true;
     watch_ = {};
-    if (timer_ != 0)
-    {
-        g_source_remove(timer_);
-        timer_ = 0;
-    }
+    timer_.reset();
     // Everything the script wrote is in the file by now: deliver the rest
     // before announcing the end.
     log_.finish();

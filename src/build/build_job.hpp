@@ -3,6 +3,7 @@
 #include "build/log_file.hpp"
 #include "systemd/systemd_client.hpp"
 #include "util/bind_mount.hpp"
+#include "util/glib_source.hpp"
 
 #include <glib.h>
 #include <sys/types.h>
@@ -133,7 +134,7 @@ class BuildJob
     bool logLimitHit_ = false;
     // The relay said it could not write the log (a full disk).
     bool logWriteFailed_ = false;
-    guint timer_ = 0;
+    GlibSource timer_;
     // Callbacks from systemd may arrive after we are gone; they hold this.
     std::shared_ptr<BuildJob*> alive_;
 };

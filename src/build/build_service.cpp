@@ -92,10 +92,6 @@ BuildService::BuildService(const Config& config, BuildPaths paths, SystemdClient
 
 BuildService::~BuildService()
 {
-    if (pruneSource_ != 0)
-    {
-        g_source_remove(pruneSource_);
-    }
     for (auto& [id, job] : jobs_)
     {
         if (!job->ended())
@@ -345,16 +341,16 @@ BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadline
             jobEnded_(*raw);
         }
         // Not from inside the job's own callback: from the loop, once.
-        if (pruneSource_ == 0)
+        if (!pruneSource_)
         {
-            pruneSource_ = g_idle_add(
+            pruneSource_.reset(g_idle_add(
                 [](gpointer data) -> gboolean {
                     auto* self = static_cast<BuildService*>(data);
-                    self->pruneSource_ = 0;
+                    self->pruneSource_.forget();
                     self->prune();
                     return G_SOURCE_REMOVE;
                 },
-                this);
+                this));
         }
     };
     raw->setEvents(std::move(events));

@@ -3,6 +3,7 @@
 #include "build/build_job.hpp"
 #include "build/build_options.hpp"
 #include "util/config.hpp"
+#include "util/glib_source.hpp"
 #include "util/idmap.hpp"
 
 #include <glib.h>
@@ -86,7 +87,7 @@ class BuildService
     std::function<void(uint64_t)> jobRemoved_;
     // The sandbox -> owner user namespace of every build's idmapped bind.
     IdmapCache idmaps_;
-    guint pruneSource_ = 0;
+    GlibSource pruneSource_;
     uint64_t nextId_ = 0;
     // See readBootId(): recorded with each job to tell a reboot from a restart.
     std::string bootId_;

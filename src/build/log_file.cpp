@@ -80,14 +80,6 @@ int LogFile::readableFd(UniqueFd& reopened) const
     return reopened.get();
 }
 
-LogFile::~LogFile()
-{
-    if (watch_ != 0)
-    {
-        g_source_remove(watch_);
-    }
-}
-
 void LogFile::follow()
 {
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
@@ -95,7 +87,7 @@ void LogFile::follow()
     {
         throw std::runtime_error("cannot watch the build log " + path_ + ": " + std::strerror(errno));
     }
-    watch_ = g_unix_fd_add(inotify_.get(), G_IO_IN, &LogFile::onInotify, this);
+    watch_.reset(g_unix_fd_add(inotify_.get(), G_IO_IN, &LogFile::onInotify, this));
     drain();
 }
 
@@ -230,11 +222,7 @@ void LogFile::finish()
     splitter_.finish(last);
     deliver(std::move(last));
     finished_ = true;
-    if (watch_ != 0)
-    {
-        g_source_remove(watch_);
-        watch_ = 0;
-    }
+    watch_.reset();
     inotify_.reset();
     // An ended log keeps no fd: up to job_retention_count (100,000) of them
     // are kept, far past the daemon's 1024 open files. A replay opens it.

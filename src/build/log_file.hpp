@@ -1,6 +1,7 @@
 #pragma once
 
 #include "build/log_lines.hpp"
+#include "util/glib_source.hpp"
 #include "util/unique_fd.hpp"
 
 #include <glib.h>
@@ -39,7 +40,7 @@ class LogFile
     LogFile(std::string path, Sink sink);
     LogFile(const LogFile&) = delete;
     LogFile& operator=(const LogFile&) = delete;
-    ~LogFile();
+    ~LogFile() = default;
 
     // Starts following; lines written so far are delivered too.
     void follow();
@@ -96,7 +97,7 @@ class LogFile
     dev_t device_ = 0; // the file's identity, checked when it is opened again
     ino_t inode_ = 0;
     UniqueFd inotify_;
-    guint watch_ = 0;
+    GlibSource watch_;
     LineSplitter splitter_;
     uint64_t offset_ = 0; // bytes consumed
     uint64_t lines_ = 0;  // complete lines delivered

@@ -2,6 +2,8 @@
 
 // Runs a callback on the main loop for each SIGINT while it exists, instead
 // of the default of dying: `build` turns Ctrl-C into a Cancel of its job.
+#include "util/glib_source.hpp"
+
 #include <glib-unix.h>
 
 #include <csignal>
@@ -14,21 +16,21 @@ class SigintWatch
   public:
     explicit SigintWatch(std::function<void()> callback) : callback_(std::move(callback))
     {
-        id_ = g_unix_signal_add(
+        source_.reset(g_unix_signal_add(
             SIGINT,
             [](gpointer data) -> gboolean {
                 static_cast<SigintWatch*>(data)->callback_();
                 return G_SOURCE_CONTINUE;
             },
-            this);
+            this));
     }
     SigintWatch(const SigintWatch&) = delete;
     SigintWatch& operator=(const SigintWatch&) = delete;
-    ~SigintWatch() { g_source_remove(id_); }
+    ~SigintWatch() = default;
 
   private:
     std::function<void()> callback_;
-    guint id_ = 0;
+    GlibSource source_; // last: removed before the callback goes
 };
 
 } // namespace left4me::cli

@@ -10,24 +10,12 @@ IdleExit::IdleExit(unsigned timeoutSec, GMainLoop* loop, std::function<bool()> b
     arm();
 }
 
-IdleExit::~IdleExit()
-{
-    if (timer_ != 0)
-    {
-        g_source_remove(timer_);
-    }
-}
-
 void IdleExit::arm()
 {
-    if (timer_ != 0)
-    {
-        g_source_remove(timer_);
-    }
     // After the name is released, only queued calls remain: exit as soon as
     // they are done rather than after another full period.
-    timer_ = released_ ? g_timeout_add(100, &IdleExit::onTimeout, this)
-                       : g_timeout_add_seconds(timeoutSec_, &IdleExit::onTimeout, this);
+    timer_.reset(released_ ? g_timeout_add(100, &IdleExit::onTimeout, this)
+                           : g_timeout_add_seconds(timeoutSec_, &IdleExit::onTimeout, this));
 }
 
 void IdleExit::activity()
@@ -47,7 +35,7 @@ std::shared_ptr<void> IdleExit::hold()
 gboolean IdleExit::onTimeout(gpointer data)
 {
     auto* self = static_cast<IdleExit*>(data);
-    self->timer_ = 0;
+    self->timer_.forget();
     if (self->held_ > 0 || self->busy_())
     {
         self->arm();

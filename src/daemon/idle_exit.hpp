@@ -1,5 +1,7 @@
 #pragma once
 
+#include "util/glib_source.hpp"
+
 #include <glib.h>
 
 #include <functional>
@@ -18,7 +20,7 @@ class IdleExit
     IdleExit(unsigned timeoutSec, GMainLoop* loop, std::function<bool()> busy, std::function<void()> release);
     IdleExit(const IdleExit&) = delete;
     IdleExit& operator=(const IdleExit&) = delete;
-    ~IdleExit();
+    ~IdleExit() = default;
 
     // A call arrived: the quiet period starts again.
     void activity();
@@ -34,7 +36,7 @@ class IdleExit
     GMainLoop* loop_;
     std::function<bool()> busy_;
     std::function<void()> release_;
-    guint timer_ = 0;
+    GlibSource timer_;
     unsigned held_ = 0;
     bool released_ = false;
 };

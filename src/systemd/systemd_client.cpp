@@ -55,21 +55,9 @@ SystemdClient::SystemdClient(sdbus::IConnection& bus)
     manager_->finishRegistration();
 }
 
-SystemdClient::~SystemdClient()
-{
-    if (dropMatchTimer_ != 0)
-    {
-        g_source_remove(dropMatchTimer_);
-    }
-}
-
 void SystemdClient::needUnitChanges()
 {
-    if (dropMatchTimer_ != 0)
-    {
-        g_source_remove(dropMatchTimer_);
-        dropMatchTimer_ = 0;
-    }
+    dropMatchTimer_.reset();
     if (!unitChanges_)
     {
         unitChanges_ = bus_.addMatch("type='signal',sender='org.freedesktop.systemd1',"
@@ -81,22 +69,22 @@ void SystemdClient::needUnitChanges()
 
 void SystemdClient::dropUnitChangesLater()
 {
-    if (dropMatchTimer_ != 0)
+    if (dropMatchTimer_)
     {
         return;
     }
-    dropMatchTimer_ = g_timeout_add_seconds(
+    dropMatchTimer_.reset(g_timeout_add_seconds(
         unitChangesLingerSec,
         [](gpointer data) -> gboolean {
             auto* self = static_cast<SystemdClient*>(data);
-            self->dropMatchTimer_ = 0;
+            self->dropMatchTimer_.forget();
             if (self->stateWatches_.empty())
             {
                 self->unitChanges_.reset();
             }
             return G_SOURCE_REMOVE;
         },
-        this);
+        this));
 }
 
 void SystemdClient::onJobRemoved(const std::string& jobPath, const std::string& result)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "util/call_gate.hpp"
+#include "util/glib_source.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -45,7 +46,7 @@ class SystemdClient
     using Done = std::function<void(const sdbus::Error*)>;
 
     explicit SystemdClient(sdbus::IConnection& bus);
-    ~SystemdClient();
+    ~SystemdClient() = default;
     SystemdClient(const SystemdClient&) = delete;
     SystemdClient& operator=(const SystemdClient&) = delete;
     SystemdClient(SystemdClient&&) = delete;
@@ -122,7 +123,7 @@ class SystemdClient
     // pay the round trip once. Watches by object path, then by watch id.
     static constexpr unsigned unitChangesLingerSec = 30;
     sdbus::Slot unitChanges_;
-    unsigned dropMatchTimer_ = 0;
+    GlibSource dropMatchTimer_;
     std::map<std::string, std::map<uint64_t, std::function<void(std::string)>>> stateWatches_;
     uint64_t nextWatch_ = 0;
     std::map<std::string, std::function<void(std::string)>> jobWaiters_;
