@@ -540,11 +540,19 @@ def p5(runs, layers, cycles):
     # them: one at a time, 1,000 cycles would take over five minutes.
     pid = daemon_pid()
 
+    failures = []
+
     def cycle_many(instance, count):
-        with Builder() as own:
-            for _ in range(count):
-                own.mount(instance, layer_paths)
-                own.unmount(instance)
+        # A thread's exception would only reach stderr, and its instance
+        # would stay mounted and pass for a leak: collect it instead.
+        i = 0
+        try:
+            with Builder() as own:
+                for i in range(count):
+                    own.mount(instance, layer_paths)
+                    own.unmount(instance)
+        except Exception as e:  # noqa: BLE001 - reported as a broken run below
+            failures.append(f"{instance}, cycle {i}: {type(e).__name__}: {e}")
 
     def cycle_parallel(count, parallel=10):
         threads = [threading.Thread(target=cycle_many, args=(f"bench-p5-{k}", count // parallel))
@@ -553,6 +561,8 @@ def p5(runs, layers, cycles):
             t.start()
         for t in threads:
             t.join()
+        if failures:
+            raise BrokenRun("Mount/Unmount cycles failed: " + "; ".join(failures))
 
     cycle_parallel(max(50, cycles // 10))
     before = counts(pid)
