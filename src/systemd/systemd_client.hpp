@@ -37,6 +37,10 @@ struct ServiceOutcome
     int32_t execMainStatus = 0;
 };
 
+// The error sd-bus makes up when a call gets no answer within its timeout
+// (25 s): unlike systemd's own errors, the call may still take effect later.
+inline constexpr const char* noReplyError = "org.freedesktop.DBus.Error.NoReply";
+
 // Asynchronous client of org.freedesktop.systemd1 on the daemon's own bus
 // connection: every call returns at once and its callback runs later on the
 // one event loop. A null error pointer in a callback means success.

@@ -1,7 +1,10 @@
 """Mount and Unmount against the real daemon: overlayfs for game-server
 instances, held by systemd mount units in PID 1's namespace."""
 
+import os
+import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -241,3 +244,38 @@ def test_after_a_reboot_a_persistent_mount_is_back_and_a_transient_one_is_not(sv
     assert svc.call("Unmount", "gone")["error"] == ERROR + "NotMounted"
     assert svc.call("Unmount", "keep") == {"reply": []}
     assert mounts_of(svc, kept) == ""
+
+
+def test_a_start_systemd_does_not_answer_in_time_is_stopped_before_the_mount_fails(svc, layers, clean_mounts):
+    """sd-bus gives up on a call after 25 s, but systemd may still act on
+    it later. The daemon must not report "nothing stays mounted" (and close
+    the layer fds the unit's options name) until a stop queued behind the
+    start has settled it. PID 1 is frozen for the 25 s to make it slow."""
+    # Up, with polkit and the daemon's long-lived fds (PID 1's namespace) warm.
+    assert "reply" in svc.call("Mount", "warm", layers, {})
+    assert svc.call("Unmount", "warm") == {"reply": []}
+    pid = svc.c.run(["systemctl", "show", "-P", "MainPID", "left4me-builderd.service"]).stdout.strip()
+    fds = svc.c.sh(f"ls /proc/{pid}/fd | wc -l").stdout
+    unit = "var-lib-left4me-runtime-late-merged.mount"
+    answer = {}
+    os.kill(svc.c.pid, signal.SIGSTOP)
+    try:
+        caller = threading.Thread(target=lambda: answer.update(svc.call("Mount", "late", layers, {})))
+        caller.start()
+        time.sleep(27)
+    finally:
+        os.kill(svc.c.pid, signal.SIGCONT)
+    caller.join(60)
+    assert answer.get("error") == ERROR + "Failed", answer
+    assert "did not answer in time" in answer["message"] and "Nothing stays mounted" in answer["message"], answer
+    # systemd then saw the start, and the stop right behind it: the start job
+    # was cancelled, so nothing was ever mounted (the old daemon had closed
+    # the layer fds by then, and systemd's late mount over them failed).
+    assert mounts_of(svc) == ""
+    assert units(svc) == ""
+    assert "Mounting" not in svc.c.run(["journalctl", "--no-pager", "-o", "cat", "-u", unit]).stdout
+    assert svc.c.sh("ls /var/lib/left4me-builder/mounts 2>/dev/null; true").stdout.strip() == ""
+    assert svc.c.sh(f"ls /proc/{pid}/fd | wc -l").stdout == fds
+    # And the instance is free: the same Mount now works.
+    assert "reply" in svc.call("Mount", "late", layers, {})
+    assert svc.call("Unmount", "late") == {"reply": []}
