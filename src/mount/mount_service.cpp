@@ -333,42 +333,13 @@ void MountService::onStartQueued(const std::shared_ptr<Pending>& pending, const 
     {
         systemd_.whenJobRemoved(job, [this, pending](const std::string& result) { finishMount(pending, result); });
     }
-    else if (error->getName() == noReplyError)
-    {
-        stopUnanswered(pending, "systemd did not answer in time: " + error->getMessage());
-    }
     else
     {
-        finishMount(pending, "refused: " + error->getMessage());
+        // An unanswered start has been stopped by now (see SystemdClient),
+        // so nothing stays mounted either way.
+        finishMount(pending, (error->getName() == noReplyError ? "systemd did not answer in time: " : "refused: ") +
+                                 error->getMessage());
     }
-}
-
-// systemd did not answer the start in time (sd-bus gives up after 25 s; a
-// loaded host's systemd can take that long), so whether it will mount is
-// unknown: it may still do so later, reading the layer fds its options name.
-// Reporting "nothing stays mounted" then would leave an orphan mount and,
-// once the fds are closed and their numbers reused, one over the wrong
-// layers. A StopUnit sent behind the start settles it either way, since
-// systemd answers a connection's calls in order: it cancels the start job
-// or unmounts. Only then are the layers closed and the mount reported failed.
-void MountService::stopUnanswered(const std::shared_ptr<Pending>& pending, const std::string& why)
-{
-    log::warning("systemd did not answer the start of " + pending->unit + " in time; stopping it",
-                 {{"LEFT4ME_INSTANCE", pending->request.instance}, {"UNIT", pending->unit}});
-    systemd_.stopUnitJob(pending->unit, [this, pending, why](const sdbus::Error* error, const std::string& job) {
-        if (error == nullptr)
-        {
-            systemd_.whenJobRemoved(job, [this, pending, why](const std::string&) { finishMount(pending, why); });
-        }
-        else if (error->getName() == noReplyError)
-        {
-            stopUnanswered(pending, why); // still unknown: ask again
-        }
-        else
-        {
-            finishMount(pending, why); // no such unit: the start never made one
-        }
-    });
 }
 
 void MountService::startPersistent(const std::shared_ptr<Pending>& pending)

@@ -63,7 +63,6 @@ class MountService
     void startTransient(const std::shared_ptr<Pending>& pending);
     void startPersistent(const std::shared_ptr<Pending>& pending);
     void onStartQueued(const std::shared_ptr<Pending>& pending, const sdbus::Error* error, const std::string& job);
-    void stopUnanswered(const std::shared_ptr<Pending>& pending, const std::string& why);
     void finishMount(const std::shared_ptr<Pending>& pending, const std::string& jobResult);
     void removePersistentUnit(const std::string& unit, std::function<void()> then);
     void finishUnmount(const MountRecord& record, const Done& done);

@@ -168,6 +168,51 @@ void SystemdClient::callManagerForJob(const char* method, std::function<void(con
         args...);
 }
 
+template <typename... Args>
+void SystemdClient::callManagerToStart(const char* method, const std::string& unit,
+                                       std::function<void(const sdbus::Error*, std::string)> done, const Args&... args)
+{
+    callManagerForJob(
+        method,
+        [this, unit, done = std::move(done)](const sdbus::Error* error, const std::string& job) {
+            if (error != nullptr && error->getName() == noReplyError)
+            {
+                return stopUnanswered(unit, *error, done);
+            }
+            done(error, job);
+        },
+        unit, args...);
+}
+
+// systemd did not answer a start in time (sd-bus gives up after 25 s; a
+// loaded host's systemd can take that long), so whether the unit will start
+// is unknown: systemd may still act on the call later. Reporting the start
+// failed then would leave a unit running (or a mount mounted) that its
+// caller has given up on and cleaned up after, its layer fds closed and
+// their numbers free for reuse. A StopUnit sent behind the start settles it
+// either way, since systemd answers a connection's calls in order: it
+// cancels the start job or stops the unit. Only then does DONE see the error.
+void SystemdClient::stopUnanswered(const std::string& unit, sdbus::Error error,
+                                   std::function<void(const sdbus::Error*, std::string)> done)
+{
+    log::warning("systemd did not answer the start of " + unit + " in time; stopping it", {{"UNIT", unit}});
+    stopUnitJob(unit, [this, unit, error = std::move(error), done = std::move(done)](const sdbus::Error* stopError,
+                                                                                     const std::string& job) {
+        if (stopError == nullptr)
+        {
+            whenJobRemoved(job, [error, done](const std::string&) { done(&error, {}); });
+        }
+        else if (stopError->getName() == noReplyError)
+        {
+            stopUnanswered(unit, error, done); // still unknown: ask again
+        }
+        else
+        {
+            done(&error, {}); // no such unit: the start never made one
+        }
+    });
+}
+
 void SystemdClient::refUnit(const std::string& unit, Done done)
 {
     callManager("RefUnit", std::move(done), unit);
@@ -195,7 +240,7 @@ void SystemdClient::setUnitProperties(const std::string& unit, const std::vector
 
 void SystemdClient::startUnit(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
 {
-    callManagerForJob("StartUnit", std::move(done), unit, std::string("replace"));
+    callManagerToStart("StartUnit", unit, std::move(done), std::string("replace"));
 }
 
 void SystemdClient::stopUnit(const std::string& unit, Done done)
@@ -209,13 +254,13 @@ void SystemdClient::startTransientUnit(const std::string& unit, const std::vecto
                                        std::function<void(const sdbus::Error*, std::string)> done)
 {
     std::vector<sdbus::Struct<std::string, std::vector<sdbus::Struct<std::string, sdbus::Variant>>>> aux;
-    callManagerForJob("StartTransientUnit", std::move(done), unit, std::string("fail"), toVariants(properties), aux);
+    callManagerToStart("StartTransientUnit", unit, std::move(done), std::string("fail"), toVariants(properties), aux);
 }
 
 void SystemdClient::startUnitFailing(const std::string& unit,
                                      std::function<void(const sdbus::Error*, std::string)> done)
 {
-    callManagerForJob("StartUnit", std::move(done), unit, std::string("fail"));
+    callManagerToStart("StartUnit", unit, std::move(done), std::string("fail"));
 }
 
 void SystemdClient::stopUnitJob(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)

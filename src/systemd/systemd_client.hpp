@@ -64,7 +64,9 @@ class SystemdClient
     void unrefUnit(const std::string& unit);
     void setUnitProperties(const std::string& unit, const std::vector<UnitProperty>& properties, Done done);
     // DONE gets the path of the start job; its end is reported to
-    // whenJobRemoved().
+    // whenJobRemoved(). This and the other starts answer an error only when
+    // the unit is not starting: when systemd did not answer in time (the
+    // error noReplyError), the unit has been stopped first.
     void startUnit(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done);
     // Calls DONE with the job's result ("done", "failed", "canceled", ...)
     // once systemd removes the job at JOB_PATH.
@@ -103,6 +105,13 @@ class SystemdClient
     template <typename... Args>
     void callManagerForJob(const char* method, std::function<void(const sdbus::Error*, std::string)> done,
                            const Args&... args);
+    // The same for a method that starts UNIT, with an unanswered call
+    // settled by stopUnanswered() before DONE sees its error.
+    template <typename... Args>
+    void callManagerToStart(const char* method, const std::string& unit,
+                            std::function<void(const sdbus::Error*, std::string)> done, const Args&... args);
+    void stopUnanswered(const std::string& unit, sdbus::Error error,
+                        std::function<void(const sdbus::Error*, std::string)> done);
     std::shared_ptr<sdbus::IProxy> unitProxy(const std::string& unit);
     void onJobRemoved(const std::string& jobPath, const std::string& result);
     void onUnitChanged(sdbus::Message& message);

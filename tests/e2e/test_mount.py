@@ -254,7 +254,7 @@ def test_a_start_systemd_does_not_answer_in_time_is_stopped_before_the_mount_fai
     # Up, with polkit and the daemon's long-lived fds (PID 1's namespace) warm.
     assert "reply" in svc.call("Mount", "warm", layers, {})
     assert svc.call("Unmount", "warm") == {"reply": []}
-    pid = svc.c.run(["systemctl", "show", "-P", "MainPID", "left4me-builderd.service"]).stdout.strip()
+    pid = svc.unit_property("left4me-builderd.service", "MainPID")
     fds = svc.c.sh(f"ls /proc/{pid}/fd | wc -l").stdout
     unit = "var-lib-left4me-runtime-late-merged.mount"
     answer = {}
