@@ -10,18 +10,12 @@ namespace left4me {
 
 uid_t CallerUids::of(const std::string& sender, const sdbus::Message& message)
 {
-    if (auto known = uids_.find(sender); known != uids_.end())
+    if (const auto* known = uids_.find(sender))
     {
-        return known->second;
+        return *known;
     }
     uid_t uid = message.getCredsUid();
-    if (order_.size() >= capacity)
-    {
-        uids_.erase(order_.front());
-        order_.pop_front();
-    }
-    uids_.emplace(sender, uid);
-    order_.push_back(sender);
+    uids_.put(sender, uid);
     return uid;
 }
 

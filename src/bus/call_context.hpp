@@ -1,12 +1,12 @@
 #pragma once
 
+#include "util/bounded_map.hpp"
+
 #include <sdbus-c++/IObject.h>
 #include <sys/types.h>
 
 #include <cstddef>
-#include <deque>
 #include <string>
-#include <unordered_map>
 
 namespace left4me {
 
@@ -35,8 +35,7 @@ class CallerUids
   private:
     // Callers come and go; the oldest are forgotten, never reused.
     static constexpr std::size_t capacity = 256; // about 25 KiB
-    std::unordered_map<std::string, uid_t> uids_;
-    std::deque<std::string> order_;
+    BoundedMap<std::string, uid_t> uids_{capacity};
 };
 
 // Throws sdbus::Error (NotAuthorized) if the caller's credentials cannot be

@@ -92,12 +92,7 @@ void SystemdClient::onJobRemoved(const std::string& jobPath, const std::string& 
     auto waiter = jobWaiters_.find(jobPath);
     if (waiter == jobWaiters_.end())
     {
-        constexpr std::size_t remembered = 256;
-        if (removedJobs_.size() >= remembered)
-        {
-            removedJobs_.erase(removedJobs_.begin());
-        }
-        removedJobs_[jobPath] = result;
+        removedJobs_.put(jobPath, result);
         return;
     }
     auto done = std::move(waiter->second);
@@ -107,12 +102,9 @@ void SystemdClient::onJobRemoved(const std::string& jobPath, const std::string& 
 
 void SystemdClient::whenJobRemoved(const std::string& jobPath, std::function<void(std::string)> done)
 {
-    auto removed = removedJobs_.find(jobPath);
-    if (removed != removedJobs_.end())
+    if (auto result = removedJobs_.take(jobPath))
     {
-        auto result = removed->second;
-        removedJobs_.erase(removed);
-        done(result);
+        done(*result);
         return;
     }
     jobWaiters_[jobPath] = std::move(done);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "util/bounded_map.hpp"
 #include "util/call_gate.hpp"
 #include "util/glib_source.hpp"
 
@@ -141,8 +142,9 @@ class SystemdClient
     uint64_t nextWatch_ = 0;
     std::map<std::string, std::function<void(std::string)>> jobWaiters_;
     // Results of jobs removed before anyone asked, in case the signal
-    // overtakes our handling of the StartUnit reply. Bounded.
-    std::map<std::string, std::string> removedJobs_;
+    // overtakes our handling of the StartUnit reply. We subscribe to every
+    // job on the host, so most are never asked for: keep the newest few.
+    BoundedMap<std::string, std::string> removedJobs_{256};
 };
 
 } // namespace left4me
