@@ -536,14 +536,20 @@ void MountService::settle(const MountRecord& record, unsigned attempt)
                 MountRecord record;
                 unsigned attempt;
             };
-            g_timeout_add_full(
+            settleRetries_[record.instance].reset(g_timeout_add_full(
                 G_PRIORITY_DEFAULT, 100,
                 [](gpointer data) -> gboolean {
                     auto* retry = static_cast<Retry*>(data);
+                    auto& retries = retry->self->settleRetries_;
+                    if (auto mine = retries.find(retry->record.instance); mine != retries.end())
+                    {
+                        mine->second.forget();
+                        retries.erase(mine);
+                    }
                     retry->self->settle(retry->record, retry->attempt + 1);
                     return G_SOURCE_REMOVE;
                 },
-                new Retry{this, record, attempt}, [](gpointer data) { delete static_cast<Retry*>(data); });
+                new Retry{this, record, attempt}, [](gpointer data) { delete static_cast<Retry*>(data); }));
             return;
         }
         log::notice("Instance " + record.instance + " is no longer mounted (" + (error ? "no unit" : state) +

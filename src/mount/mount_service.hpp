@@ -3,6 +3,7 @@
 #include "mount/mount_record.hpp"
 #include "systemd/systemd_client.hpp"
 #include "util/config.hpp"
+#include "util/glib_source.hpp"
 
 #include <sdbus-c++/Error.h>
 #include <sys/types.h>
@@ -73,6 +74,8 @@ class MountService
     SystemdClient& systemd_;
     std::map<std::string, MountRecord> records_;
     std::set<std::string> inFlight_;
+    // recover()'s second looks at units still starting, by instance.
+    std::map<std::string, GlibSource> settleRetries_;
     std::function<void(const std::string&)> changed_;
 };
 
