@@ -93,15 +93,17 @@ int run(const left4me::Config& config)
     // After the bus objects' hooks are set, so that recovered jobs are
     // published like new ones.
     builds.recover();
-    // The name comes last: the first queued call must find every object.
-    bus->requestName(names::busName);
-
     auto quit = [](gpointer data) -> gboolean {
         g_main_loop_quit(static_cast<GMainLoop*>(data));
         return G_SOURCE_REMOVE;
     };
     g_unix_signal_add(SIGTERM, quit, loop);
     g_unix_signal_add(SIGINT, quit, loop);
+    // The name comes last: the first queued call must find every object,
+    // and is answered as soon as the name is ours (a cold activation waits
+    // for exactly this), not after more set-up; nor can a SIGTERM that
+    // follows the name find the default action still in place.
+    bus->requestName(names::busName);
 
     log::info("left4me-builderd " LEFT4ME_VERSION " ready on the system bus");
     (void)sd_notify(0, "READY=1");
