@@ -11,6 +11,7 @@ not fatal; a run that loses a line or whose job fails is (exit status 3).
 
 import argparse
 import datetime
+import glob
 import json
 import os
 import statistics
@@ -55,14 +56,17 @@ def fmt(value, unit):
         return "—"
     if isinstance(value, dict):
         return f"{value['median']:g} {unit} [{value['min']:g}–{value['max']:g}]"
+    if isinstance(value, str):
+        return value
     return f"{value:g} {unit}".strip()
 
 
 class Bench:
-    def __init__(self, container, client, quick):
+    def __init__(self, container, client, quick, broker_deb=None):
         self.c = container
         self.client = client
         self.quick = quick
+        self.broker_deb = broker_deb  # dbus-broker's .deb, for P2's last row; None skips it
 
     def inside(self, *args, timeout=900):
         result = self.c.run([PYTHON, os.path.join(HERE, "inside.py")] + [str(a) for a in args], check=False,
@@ -127,6 +131,7 @@ class Bench:
         python = spread(p2["python_ms"])
         rows.append(row("P2", "  the same with the Python client (Job.batches)", python, floor, "context", None,
                         ratio=round(python["median"] / floor["median"], 2)))
+        rows.append(cpu_row(p2))
         rates = [p2["lines"] / s for s in p2["python_cpu_s"]]
         rate = spread([r / 1e6 for r in rates])
         rows.append(row("P2", "Python client capacity (lines per CPU second)", rate, None, "≥ 1 M lines/s",
@@ -169,7 +174,35 @@ class Bench:
         rows.append(row("P5", f"{p5['cycles']} Mount/Unmount cycles: growth", grown, None, "nothing leaks", leak_ok,
                         unit="", note=f"before {before}, halfway {p5['leak_half']}, after {after}; "
                                       f"{p5['cycles_s']:g} s"))
+
+        # Last, since it swaps the container's message bus: P2 again with
+        # dbus-broker, to show what dbus-daemon's share of P2 is.
+        if self.broker_deb:
+            self.use_dbus_broker()
+            broker = raw["P2 dbus-broker"] = self.inside("p2", 3 if self.quick else 5, self.client, timeout=1800)
+            if broker["bus"] != "dbus-broker":
+                raise SystemExit(f"bench: the container's bus is still {broker['bus']} after the swap")
+            d, f = spread(broker["daemon_ms"]), spread(broker["floor_ms"])
+            rows.append(row("P2", "  the same, rerun with dbus-broker as the system bus (C++ bench client)", d, f, "context",
+                            None, ratio=round(d["median"] / f["median"], 2),
+                            note="dbus-broker swapped in for dbus-daemon in the same container, floor remeasured"))
+            rows.append(cpu_row(broker))
         return rows, raw
+
+    def use_dbus_broker(self):
+        """Installs dbus-broker in the container only, makes it the system
+        bus and reboots the container on the same root."""
+        self.c.run(["dpkg", "-i", self.broker_deb])
+        self.c.run(["systemctl", "enable", "--force", "dbus-broker.service"])
+        self.c.reboot()
+
+
+def cpu_row(p2):
+    """Where P2's CPU goes, per build of the C++ client's runs."""
+    parts = {part: spread(values)["median"] for part, values in p2["cpu_ms"].items()}
+    return row("P2", f"  CPU per build: daemon, {p2['bus']}, C++ client",
+               f"{parts['daemon']:g} / {parts['bus']:g} / {parts['client']:g} ms", None, "context", None, unit="",
+               note="from /proc/PID/stat (10 ms steps), medians over the C++ client's runs")
 
 
 def print_table(rows, out=sys.stdout):
@@ -223,7 +256,12 @@ def main():
         container.boot()
         container.install()
         info = machine(container)
-        bench = Bench(container, client, args.quick)
+        # bench/run fetches it; without it the dbus-broker rows are skipped.
+        debs = sorted(glob.glob(os.path.join(build_dir, "debs", "dbus-broker_*.deb")))
+        if not debs:
+            print("bench: no dbus-broker package in BUILD_DIR/debs; P2's dbus-broker rows are skipped",
+                  file=sys.stderr)
+        bench = Bench(container, client, args.quick, debs[-1] if debs else None)
         bench.prepare()
         rows, raw = bench.run()
         info["load_after"] = os.popen("cut -d' ' -f1-3 /proc/loadavg").read().strip()

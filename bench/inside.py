@@ -76,6 +76,22 @@ def daemon_pid():
     return pid or None
 
 
+def cpu_ms(pid):
+    """PID's CPU time so far (user and system), in ms; 10 ms steps."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def bus_pid():
+    """The message bus's own process: dbus-daemon, or dbus-broker."""
+    for name in ("dbus-daemon", "dbus-broker"):
+        found = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout.split()
+        if found:
+            return name, int(found[0])
+    raise BrokenRun("no dbus-daemon or dbus-broker process")
+
+
 def proc_status(pid):
     fields = {}
     with open(f"/proc/{pid}/status") as f:
@@ -183,6 +199,8 @@ def p2(runs, client_path, lines=1000000):
     expected = seq_sha256(lines)
     script = f"seq {lines}\n"
     floor, daemon, cpu, cxx, hardened = [], [], [], [], []
+    cpu_by = {"daemon": [], "bus": [], "client": []}
+    bus_name, bus = bus_pid()
     hardened_argv = floor_command(script)
     for _ in range(runs):
         # Context: the same floor with the build template's sandbox, which
@@ -221,12 +239,24 @@ def p2(runs, client_path, lines=1000000):
         daemon.append(ms(last_at - started))
         cpu.append(round(cpu_used, 4))
 
+        # Where the CPU goes, for the C++ client's run: the daemon, the
+        # message bus and the client (the unit's own processes are not
+        # counted; they are the floor's too).
+        before = {"daemon": cpu_ms(daemon_pid()), "bus": cpu_ms(bus), "client": children_cpu_ms()}
         answer = json.loads(run([client_path, "follow", "bench-p2", script]).stdout)
+        after = {"daemon": cpu_ms(daemon_pid()), "bus": cpu_ms(bus), "client": children_cpu_ms()}
         if answer["lines"] != lines or answer["sha256"] != expected or answer["gap"] or answer["result"] != "success":
             raise BrokenRun(f"the C++ follower got {answer}; expected {lines} lines, sha256 {expected}")
         cxx.append(answer["ms"])
+        for part in before:
+            cpu_by[part].append(after[part] - before[part])
     return {"floor_ms": floor, "python_ms": daemon, "python_cpu_s": cpu, "daemon_ms": cxx, "hardened_floor_ms": hardened,
-            "lines": lines}
+            "lines": lines, "bus": bus_name, "cpu_ms": cpu_by}
+
+
+def children_cpu_ms():
+    times = os.times()
+    return (times.children_user + times.children_system) * 1000
 
 
 # -- P3 ---------------------------------------------------------------------
