@@ -35,7 +35,7 @@ class CallerUids
   private:
     // Callers come and go; the oldest are forgotten, never reused.
     static constexpr std::size_t capacity = 256; // about 25 KiB
-    BoundedMap<std::string, uid_t> uids_{capacity};
+    BoundedMap<uid_t> uids_{capacity};
 };
 
 // Throws sdbus::Error (NotAuthorized) if the caller's credentials cannot be

@@ -144,7 +144,7 @@ class SystemdClient
     // Results of jobs removed before anyone asked, in case the signal
     // overtakes our handling of the StartUnit reply. We subscribe to every
     // job on the host, so most are never asked for: keep the newest few.
-    BoundedMap<std::string, std::string> removedJobs_{256};
+    BoundedMap<std::string> removedJobs_{256};
 };
 
 } // namespace left4me

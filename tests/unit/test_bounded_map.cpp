@@ -8,7 +8,7 @@ using left4me::BoundedMap;
 
 TEST_CASE("BoundedMap finds what was put and takes it out once")
 {
-    BoundedMap<std::string, int> map(4);
+    BoundedMap<int> map(4);
     map.put("a", 1);
     REQUIRE(map.find("a") != nullptr);
     CHECK(*map.find("a") == 1);
@@ -23,7 +23,7 @@ TEST_CASE("BoundedMap forgets the entry put longest ago, whatever the keys' sort
     // systemd's job paths: "/job/10000" sorts before "/job/9999". The map
     // that kept systemd's job results evicted by sort order, so past a
     // digit boundary it forgot the newest job first.
-    BoundedMap<std::string, std::string> jobs(3);
+    BoundedMap<std::string> jobs(3);
     for (const auto* path : {"/job/9998", "/job/9999", "/job/10000", "/job/10001"})
     {
         jobs.put(path, "done");
@@ -40,7 +40,7 @@ TEST_CASE("BoundedMap forgets the entry put longest ago, whatever the keys' sort
 
 TEST_CASE("BoundedMap: putting a key again replaces its value and makes it the newest")
 {
-    BoundedMap<std::string, int> map(2);
+    BoundedMap<int> map(2);
     map.put("a", 1);
     map.put("b", 2);
     map.put("a", 3);
@@ -54,23 +54,44 @@ TEST_CASE("BoundedMap: putting a key again replaces its value and makes it the n
 
 TEST_CASE("BoundedMap: a taken entry frees its room and never comes back by eviction")
 {
-    BoundedMap<int, int> map(2);
-    map.put(1, 10);
-    map.put(2, 20);
-    CHECK(map.take(1) == 10);
-    map.put(3, 30);
+    BoundedMap<int> map(2);
+    map.put("1", 10);
+    map.put("2", 20);
+    CHECK(map.take("1") == 10);
+    map.put("3", 30);
     CHECK(map.size() == 2);
-    CHECK(map.find(2) != nullptr);
-    CHECK(map.find(3) != nullptr);
-    map.put(1, 11); // evicts 2, not the re-put 1
-    CHECK(map.find(2) == nullptr);
-    CHECK(*map.find(1) == 11);
+    CHECK(map.find("2") != nullptr);
+    CHECK(map.find("3") != nullptr);
+    map.put("1", 11); // evicts 2, not the re-put 1
+    CHECK(map.find("2") == nullptr);
+    CHECK(*map.find("1") == 11);
+}
+
+TEST_CASE("BoundedMap: keys too long for the small-string buffer stay findable as entries come and go")
+{
+    // The index views each key where its list node holds it; long keys
+    // live on the heap, short ones inside the node.
+    BoundedMap<int> map(8);
+    std::string prefix(100, 'k');
+    for (int i = 0; i < 50; ++i)
+    {
+        map.put(prefix + std::to_string(i), i);
+        map.put(std::to_string(i), i);
+    }
+    CHECK(map.size() == 8);
+    for (int i = 46; i < 50; ++i)
+    {
+        REQUIRE(map.find(prefix + std::to_string(i)) != nullptr);
+        CHECK(*map.find(prefix + std::to_string(i)) == i);
+        CHECK(map.take(std::to_string(i)) == i);
+    }
+    CHECK(map.find(prefix + "45") == nullptr);
 }
 
 TEST_CASE("BoundedMap of capacity 0 keeps nothing")
 {
-    BoundedMap<int, int> map(0);
-    map.put(1, 1);
+    BoundedMap<int> map(0);
+    map.put("1", 1);
     CHECK(map.size() == 0);
-    CHECK(map.find(1) == nullptr);
+    CHECK(map.find("1") == nullptr);
 }
