@@ -63,8 +63,20 @@ def no_sanitizer_reports(container):
         return
     container.run(["systemctl", "stop", "left4me-builderd.service"], check=False)
     journal = container.run(["journalctl", "--no-pager", "-o", "short-iso"]).stdout
-    reports = [line for line in journal.splitlines() if SANITIZER_REPORT.search(line)]
-    assert not reports, "sanitizer reports:\n" + "\n".join(reports[:50])
+    lines = journal.splitlines()
+    reports = [i for i, line in enumerate(lines) if SANITIZER_REPORT.search(line)]
+    assert not reports, "sanitizer reports:\n" + "\n\n".join(sanitizer_report(lines, i) for i in reports[:5])
+
+
+def sanitizer_report(lines, first):
+    """The report starting at journal line FIRST: the lines the same process
+    logged after it (its stack traces, its SUMMARY), so that a CI log says
+    what leaked and where, not only that something did."""
+    process = re.search(r"\S+\[\d+\]:", lines[first])
+    if process is None:
+        return lines[first]
+    same = [line for line in lines[first:first + 2000] if process.group(0) in line]
+    return "\n".join(same[:80])
 
 
 def sanitized(container):
