@@ -55,6 +55,14 @@ SystemdClient::SystemdClient(sdbus::IConnection& bus)
     manager_->finishRegistration();
 }
 
+SystemdClient::~SystemdClient()
+{
+    for (auto& [id, call] : inFlight_)
+    {
+        call.cancel();
+    }
+}
+
 void SystemdClient::needUnitChanges()
 {
     dropMatchTimer_.reset();
@@ -130,11 +138,14 @@ void SystemdClient::call(std::shared_ptr<sdbus::IProxy> proxy, const char* inter
         try
         {
             // The proxy rides along: a unit's proxy lives only for its call.
-            proxy->callMethodAsync(method).onInterface(interface).withArguments(args...).uponReplyInvoke(
-                [this, proxy, done](const sdbus::Error* error, Results... results) {
-                    calls_.finished();
-                    done(error, std::move(results)...);
-                });
+            auto id = nextCall_++;
+            inFlight_[id] =
+                proxy->callMethodAsync(method).onInterface(interface).withArguments(args...).uponReplyInvoke(
+                    [this, proxy, done, id](const sdbus::Error* error, Results... results) {
+                        inFlight_.erase(id);
+                        calls_.finished();
+                        done(error, std::move(results)...);
+                    });
         }
         catch (const sdbus::Error& e)
         {

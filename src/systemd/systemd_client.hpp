@@ -51,7 +51,7 @@ class SystemdClient
     using Done = std::function<void(const sdbus::Error*)>;
 
     explicit SystemdClient(sdbus::IConnection& bus);
-    ~SystemdClient() = default;
+    ~SystemdClient();
     SystemdClient(const SystemdClient&) = delete;
     SystemdClient& operator=(const SystemdClient&) = delete;
     SystemdClient(SystemdClient&&) = delete;
@@ -125,6 +125,13 @@ class SystemdClient
     // excess; 100 builds starting at once make 200 calls within a moment.
     // Half of it leaves room for the connection's other calls.
     CallGate calls_{64};
+    // The calls sent and not yet answered, by a number of our own. Each
+    // reply callback holds its proxy, and the proxy holds the callback, so a
+    // call still out when the daemon stops would keep both (and the bus
+    // connection they reference) alive past the end: the destructor
+    // cancels them, which breaks the cycle.
+    std::map<uint64_t, sdbus::PendingAsyncCall> inFlight_;
+    uint64_t nextCall_ = 0;
 
     sdbus::IConnection& bus_;
     std::shared_ptr<sdbus::IProxy> manager_;
