@@ -8,6 +8,7 @@
 #include "cli/output.hpp"
 #include "cli/session.hpp"
 #include "cli/sigint_watch.hpp"
+#include "cli/terminal_text.hpp"
 #include "util/variant_map.hpp"
 
 #include <algorithm>
@@ -226,7 +227,8 @@ int runStatus(Session& session, const CommandLine& line)
         {_("Finished"), localTime(variantOr(p, "FinishedAt", uint64_t{0}))},
         {_("Build hash"), variantOr(p, "BuildHash", std::string())},
         {_("Progress"), progress < 0 ? "-" : std::to_string(std::lround(progress * 100)) + "%"},
-        {_("Status"), variantOr(p, "StatusText", std::string())},
+        // The script's own status text: shown, never obeyed.
+        {_("Status"), terminalText(variantOr(p, "StatusText", std::string()), Controls::blank)},
     };
     size_t width = 0;
     for (const auto& row : rows)

@@ -2,6 +2,7 @@
 
 #include "cli/output.hpp"
 #include "cli/progress_line.hpp"
+#include "cli/terminal_text.hpp"
 #include "sandbox/stream_lines.hpp"
 
 #include <sys/ioctl.h>
@@ -26,7 +27,8 @@ size_t terminalColumns()
 } // namespace
 
 LogPrinter::LogPrinter(bool json, bool progress)
-    : json_(json), progressLine_(progress && !json && ::isatty(STDOUT_FILENO) == 1)
+    : json_(json), progressLine_(progress && !json && ::isatty(STDOUT_FILENO) == 1),
+      escapeOut_(!json && ::isatty(STDOUT_FILENO) == 1), escapeErr_(::isatty(STDERR_FILENO) == 1)
 {
 }
 
@@ -58,7 +60,15 @@ void LogPrinter::lines(uint64_t first, std::span<const std::string> lines)
         {
             std::fflush(stdout);
         }
-        std::fwrite(text.data(), 1, text.size(), to);
+        if (to == stderr ? escapeErr_ : escapeOut_)
+        {
+            std::string shown = terminalText(text, Controls::escape);
+            std::fwrite(shown.data(), 1, shown.size(), to);
+        }
+        else
+        {
+            std::fwrite(text.data(), 1, text.size(), to);
+        }
         std::fputc('\n', to);
     }
     draw();

@@ -1,7 +1,8 @@
 #pragma once
 
-// Prints a job's log lines: raw to a pipe or file, as JSON Lines with
-// --json, and on a terminal with a progress line kept below them.
+// Prints a job's log lines: as they are to a pipe or file, as JSON Lines
+// with --json, and on a terminal with their control characters shown, not
+// obeyed (terminal_text.hpp), and a progress line kept below them.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -28,6 +29,8 @@ class LogPrinter
 
     bool json_;
     bool progressLine_;
+    bool escapeOut_; // stdout is a terminal (and not --json)
+    bool escapeErr_; // stderr is a terminal
     bool drawn_ = false;
     double fraction_ = -1;
     std::string text_;

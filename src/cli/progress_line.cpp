@@ -1,5 +1,7 @@
 #include "cli/progress_line.hpp"
 
+#include "cli/terminal_text.hpp"
+
 #include <cmath>
 #include <cstdio>
 
@@ -31,23 +33,7 @@ std::string progressLine(double fraction, std::string_view text, size_t columns)
     if (!text.empty())
     {
         line += ' ';
-        for (size_t i = 0; i < text.size(); ++i)
-        {
-            auto byte = static_cast<unsigned char>(text[i]);
-            // C1 controls too (U+0080..U+009F, C2 80..C2 9F in UTF-8): some
-            // terminals act on them, U+009B being CSI.
-            bool c1 =
-                byte == 0xC2U && i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xE0U) == 0x80U;
-            if (byte < 0x20U || byte == 0x7FU || c1)
-            {
-                line += ' ';
-                i += c1 ? 1 : 0;
-            }
-            else
-            {
-                line += text[i];
-            }
-        }
+        line += terminalText(text, Controls::blank);
     }
     // Cut at COLUMNS - 1 code points (a fair count of cells for the texts a
     // status carries), never inside a UTF-8 sequence.

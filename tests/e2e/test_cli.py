@@ -182,6 +182,27 @@ def test_on_a_terminal_the_progress_line_stays_below_the_log(granted):
     assert "\x1b" not in plain.stdout and "[ 10%]" not in plain.stdout
 
 
+def test_on_a_terminal_the_scripts_control_characters_are_shown_not_obeyed(granted):
+    granted.overlay("cli-escapes")
+    # OSC 52 would write the watcher's clipboard, ESC [1A move the cursor up
+    # over the line before, and the status would clear the screen.
+    script = ("printf 'a\\033]52;c;ZXZpbA==\\007b\\tc\\n'\nprintf 'x\\033[1Ay\\n' >&2\n"
+              "left4me-progress 50 \"$(printf 'st\\033[2Jatus')\"\n")
+    result = on_terminal(granted, f"printf %s {shlex.quote(script)} > /tmp/e && exec {CTL} build cli-escapes /tmp/e")
+    assert result["status"] == 0, result
+    out = result["output"]
+    assert "a\\x1b]52;c;ZXZpbA==\\x07b\tc\r\n" in out and "x\\x1b[1Ay\r\n" in out
+    assert "\x1b]" not in out and "\x1b[1A" not in out and "\x1b[2J" not in out
+    # To a pipe, and in --json, the lines are exactly what the script wrote.
+    plain = ctl(granted, "build", "cli-escapes", "-", input=script)
+    assert plain.stdout.startswith("a\x1b]52;c;ZXZpbA==\x07b\tc\n") and plain.stderr == "x\x1b[1Ay\n"
+    records = [json.loads(line) for line in ctl(granted, "--json", "build", "cli-escapes", "-", input=script).stdout.splitlines()]
+    assert records[0]["text"] == "a\x1b]52;c;ZXZpbA==\x07b\tc"
+    # The status listing shows the script's status text with the control blanked.
+    status = ctl(granted, "status", str(records[-1]["job"])).stdout
+    assert "st [2Jatus" in status and "\x1b" not in status
+
+
 def test_on_a_terminal_polkit_asks_for_a_password_through_pkttyagent(svc):
     svc.overlay("cli-auth")
     svc.c.sh("echo root:cli-test-pw | chpasswd")

@@ -1,11 +1,12 @@
 // A build's output, as hostile as a script can make it (lines past 64 KiB,
 // NUL, invalid UTF-8, forged stream marks, no final newline, any chunking),
 // through the log's path: the sandbox relay's StreamLines, then in the
-// daemon and the CLI LineSplitter, the progress marker parser and the
-// terminal's progress line.
+// daemon and the CLI LineSplitter, the progress marker parser, and what the
+// CLI shows on a terminal: the log lines and the progress line.
 #include "build/log_lines.hpp"
 #include "build/progress.hpp"
 #include "cli/progress_line.hpp"
+#include "cli/terminal_text.hpp"
 #include "fuzz_check.hpp"
 #include "sandbox/stream_lines.hpp"
 
@@ -29,20 +30,27 @@ bool validUtf8(std::string_view text)
     return g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr) != 0;
 }
 
-// What the terminal's progress line promises: no control character (C0,
-// DEL or C1), UTF-8 cut only between code points, at most COLUMNS - 1 of them.
+// Valid UTF-8 TEXT holds no control character (C0, DEL or C1) a terminal
+// would act on, TAB aside if TAB_OK. Returns its count of code points.
+std::size_t checkNoControls(const std::string& text, bool tabOk)
+{
+    std::size_t points = 0;
+    for (const char* p = text.c_str(); *p != '\0'; p = g_utf8_next_char(p))
+    {
+        auto c = g_utf8_get_char(p);
+        FUZZ_CHECK((c >= 0x20 && !(c >= 0x7f && c <= 0x9f)) || (tabOk && c == '\t'));
+        ++points;
+    }
+    return points;
+}
+
+// What the terminal's progress line promises: no control character, UTF-8
+// cut only between code points, at most COLUMNS - 1 of them.
 void checkProgressLine(double fraction, const std::string& status, std::size_t columns)
 {
     auto line = cli::progressLine(fraction, status, columns);
     FUZZ_CHECK(validUtf8(line));
-    std::size_t points = 0;
-    for (const char* p = line.c_str(); *p != '\0'; p = g_utf8_next_char(p))
-    {
-        auto c = g_utf8_get_char(p);
-        FUZZ_CHECK(c >= 0x20 && !(c >= 0x7f && c <= 0x9f));
-        ++points;
-    }
-    FUZZ_CHECK(points <= std::max<std::size_t>(columns, 2) - 1);
+    FUZZ_CHECK(checkNoControls(line, false) <= std::max<std::size_t>(columns, 2) - 1);
 }
 
 void checkLine(const std::string& line)
@@ -51,6 +59,10 @@ void checkLine(const std::string& line)
     FUZZ_CHECK(line.find('\n') == std::string::npos);
     // At most maxLineBytes input bytes, each at most one U+FFFD (3 bytes).
     FUZZ_CHECK(line.size() <= 3 * LineSplitter::maxLineBytes);
+    // As the CLI shows it on a terminal: still valid, nothing it could obey.
+    auto shown = cli::terminalText(line, cli::Controls::escape);
+    FUZZ_CHECK(validUtf8(shown));
+    checkNoControls(shown, true);
     if (auto report = parseProgressLine(line))
     {
         FUZZ_CHECK(report->progress == -1.0 || (report->progress >= 0.0 && report->progress <= 1.0));

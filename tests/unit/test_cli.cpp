@@ -3,6 +3,7 @@
 #include "cli/i18n.hpp"
 #include "cli/log_cursor.hpp"
 #include "cli/progress_line.hpp"
+#include "cli/terminal_text.hpp"
 
 #include <doctest/doctest.h>
 
@@ -166,6 +167,21 @@ TEST_CASE("the progress line fits the terminal and carries no control characters
     CHECK(progressLine(0.5, "abcdefghij", 10) == "[ 50%] ab");
     // Cut between code points, never inside one.
     CHECK(progressLine(0.5, "ääää", 10) == "[ 50%] ää");
+}
+
+TEST_CASE("a script's control characters are shown on a terminal, not obeyed")
+{
+    // OSC 52 (write the clipboard), a cursor move, a carriage return that
+    // would overwrite the line, and CSI as the one C1 character U+009B.
+    CHECK(terminalText("a\033]52;c;ZXZpbA==\007b", Controls::escape) == "a\\x1b]52;c;ZXZpbA==\\x07b");
+    CHECK(terminalText("ok\rFAIL\033[1A", Controls::escape) == "ok\\x0dFAIL\\x1b[1A");
+    CHECK(terminalText("x\u009b2Jy\x7f", Controls::escape) == "x\\xc2\\x9b2Jy\\x7f");
+    // TAB keeps a log's columns; text, UTF-8 and invalid bytes pass as they are.
+    CHECK(terminalText("a\tb ä \u00a0 \xff", Controls::escape) == "a\tb ä \u00a0 \xff");
+    CHECK(terminalText(std::string_view("\0z", 2), Controls::escape) == "\\x00z");
+    // A one-line status: each control character, TAB too, is one space.
+    CHECK(terminalText("a\tb\033[2J\u0085c", Controls::blank) == "a b [2J c");
+    CHECK(terminalText("", Controls::escape).empty());
 }
 
 TEST_CASE("translated messages take their arguments in order")
