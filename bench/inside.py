@@ -26,7 +26,7 @@ import time
 
 from gi.repository import Gio, GLib
 
-from left4me_builder import Builder
+from left4me_builder import Builder, NotMounted
 
 BUS_NAME = "org.left4me.Builder"
 MANAGER_PATH = "/org/left4me/Builder"
@@ -267,7 +267,11 @@ def name_has_owner(bus, name):
 
 
 def cold_call(bus, unit, name, path, interface, method, args):
-    """Stops UNIT, checks that NAME is unowned, then times one call to it."""
+    """Stops UNIT, checks that NAME is unowned, then times one call to it:
+    (sent to reply, name taken to reply) in ms. The second part, from the
+    NameOwnerChanged that gives NAME its owner to the reply, is what the
+    service itself adds once it holds the name; the rest is systemd starting
+    it."""
     subprocess.run(["systemctl", "stop", unit], check=True)
     # Also resets systemd's start rate limit (5 starts in 10 s by default),
     # which these back-to-back activations would hit.
@@ -277,9 +281,29 @@ def cold_call(bus, unit, name, path, interface, method, args):
         if now() > deadline:
             raise BrokenRun(f"{name} is still owned after systemctl stop {unit}")
         time.sleep(0.01)
+    loop, marks = GLib.MainLoop(), {}
+
+    def owner_changed(_conn, _sender, _path, _iface, _signal, params, _data):
+        if params.unpack()[2]:
+            marks["name"] = now()
+
+    def answered(conn, result, _data):
+        try:
+            conn.call_finish(result)
+        except GLib.Error as e:
+            marks["error"] = e.message
+        marks["reply"] = now()
+        loop.quit()
+
+    watch = bus.signal_subscribe("org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
+                                 "/org/freedesktop/DBus", name, Gio.DBusSignalFlags.NONE, owner_changed, None)
     started = now()
-    bus.call_sync(name, path, interface, method, args, None, Gio.DBusCallFlags.NONE, 30000, None)
-    return ms(now() - started)
+    bus.call(name, path, interface, method, args, None, Gio.DBusCallFlags.NONE, 30000, None, answered, None)
+    loop.run()
+    bus.signal_unsubscribe(watch)
+    if "error" in marks or "name" not in marks:
+        raise BrokenRun(f"the cold call to {name} failed: {marks.get('error', 'its name was never taken')}")
+    return ms(marks["reply"] - started), ms(marks["reply"] - marks["name"])
 
 
 def rss_of(unit):
@@ -315,7 +339,9 @@ def p3(runs, client_path):
                   "GetAll", GLib.Variant("(s)", ("org.freedesktop.hostname1",)), None, Gio.DBusCallFlags.NONE, 30000,
                   None)
     time.sleep(1)
-    return {"cold_ms": ours, "hostnamed_cold_ms": hostnamed, "footprint": footprint,
+    return {"cold_ms": [total for total, _ in ours], "hostnamed_cold_ms": [total for total, _ in hostnamed],
+            "after_name_ms": [after for _, after in ours],
+            "hostnamed_after_name_ms": [after for _, after in hostnamed], "footprint": footprint,
             "hostnamed_footprint": rss_of("systemd-hostnamed.service")}
 
 
@@ -563,6 +589,18 @@ def p5(runs, layers, cycles):
     # Where the difference goes: the polkit check each call pays (the
     # floor, as root, pays none), timed alone over the same bus.
     rows["polkit_check_ms"] = [polkit_checks(bus, "org.left4me.builder.mount", 1)[0] for _ in range(runs)]
+    # And everything a call pays before its own work: the hop through the
+    # bus to the daemon, its polkit check and the answer, with no work (the
+    # instance is unknown, so Unmount answers NotMounted once authorized).
+    rows["no_work_call_ms"] = []
+    for _ in range(runs):
+        t0 = now()
+        try:
+            builder.unmount("bench-p5-unknown")
+        except NotMounted:
+            rows["no_work_call_ms"].append(ms(now() - t0))
+            continue
+        raise BrokenRun("Unmount of an unknown instance succeeded")
 
     # Leaks: a warm-up, then CYCLES more; a leak grows with the count. The
     # cycles run on PARALLEL instances at once, each over its own
