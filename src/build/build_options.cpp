@@ -1,5 +1,7 @@
 #include "build/build_options.hpp"
 
+#include "util/printable.hpp"
+
 #include <glib.h>
 
 #include <algorithm>
@@ -80,7 +82,7 @@ std::variant<BuildOptions, std::string> parseBuildOptions(const std::map<std::st
         }
         else if (value != "public")
         {
-            return "key \"network\" must be \"public\" or \"none\", not \"" + value.substr(0, 32) + "\"";
+            return "key \"network\" must be \"public\" or \"none\", not " + quoteArgument(value, 32);
         }
     }
     if (auto it = options.find("environment"); it != options.end())
@@ -93,8 +95,8 @@ std::variant<BuildOptions, std::string> parseBuildOptions(const std::map<std::st
             auto key = entry.substr(0, equals);
             if (equals == std::string::npos || !validVariableName(key))
             {
-                return "key \"environment\": \"" + entry.substr(0, 64) +
-                       "\" must be KEY=VALUE with KEY matching [A-Z_][A-Z0-9_]*";
+                return "key \"environment\": " + quoteArgument(entry) +
+                       " must be KEY=VALUE with KEY matching [A-Z_][A-Z0-9_]*";
             }
             // LEFT4ME_*: the daemon's own (the build hash, the relay's log limit).
             if (std::find(reservedVariables.begin(), reservedVariables.end(), key) != reservedVariables.end() ||

@@ -5,6 +5,7 @@
 #include "util/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
+#include "util/printable.hpp"
 #include "util/resolve.hpp"
 #include "util/users.hpp"
 
@@ -280,7 +281,7 @@ CapabilityCheck requireAllowedCapabilities(const Config& config, const std::vect
     auto check = checkCapabilities(capabilities, config.capsAllowlist);
     if (check.unknown)
     {
-        invalid("Argument capabilities: \"" + *check.unknown + "\" is not a capability this system knows.");
+        invalid("Argument capabilities: " + quoteArgument(*check.unknown) + " is not a capability this system knows.");
     }
     if (check.notAllowed)
     {

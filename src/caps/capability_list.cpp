@@ -16,7 +16,7 @@ CapabilityCheck checkCapabilities(const std::vector<std::string>& requested, con
         cap_value_t value = 0;
         if (!name || cap_from_name(name->c_str(), &value) != 0)
         {
-            check.unknown = raw.substr(0, 64);
+            check.unknown = raw;
             return check;
         }
         if (std::find(allowlist.begin(), allowlist.end(), *name) == allowlist.end())

@@ -17,9 +17,9 @@ enum class Controls
     blank,  // each control character, TAB too, as one space (a one-line status)
 };
 
-// TEXT with its C0 controls, DEL and C1 controls (U+0080..U+009F, which some
-// terminals act on: U+009B is CSI) made harmless as HOW says. Everything
-// else, invalid UTF-8 included, is left as it is.
+// TEXT with its control characters (C0, DEL and C1: util/printable.hpp)
+// made harmless as HOW says. Everything else, invalid UTF-8 included, is
+// left as it is.
 std::string terminalText(std::string_view text, Controls how);
 
 } // namespace left4me::cli

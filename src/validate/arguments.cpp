@@ -1,5 +1,7 @@
 #include "validate/arguments.hpp"
 
+#include "util/printable.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -12,34 +14,9 @@ bool isAlnum(char c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-// Quotes a value for an error message without letting control characters or
-// megabytes of input into the reply or the journal.
-std::string quoted(std::string_view value)
-{
-    constexpr std::size_t shown = 64;
-    std::string out = "\"";
-    for (char c : value.substr(0, shown))
-    {
-        auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f)
-        {
-            static constexpr const char* hex = "0123456789abcdef";
-            out += "\\x";
-            out += hex[u >> 4U];
-            out += hex[u & 0xfU];
-        }
-        else
-        {
-            out += c;
-        }
-    }
-    out += value.size() > shown ? "\"..." : "\"";
-    return out;
-}
-
 Problem segment(std::string_view name, std::string_view extra, const char* pattern)
 {
-    auto rule = [&] { return quoted(name) + " must be one path segment matching " + pattern; };
+    auto rule = [&] { return quoteArgument(name) + " must be one path segment matching " + pattern; };
     if (name.empty() || name.size() > 64 || !isAlnum(name.front()))
     {
         return rule();
@@ -89,7 +66,7 @@ Problem absoluteDirectoryPath(std::string_view path)
 {
     if (path.empty() || path.front() != '/')
     {
-        return quoted(path) + " must be an absolute path";
+        return quoteArgument(path) + " must be an absolute path";
     }
     if (path.size() > 1024)
     {
@@ -100,7 +77,8 @@ Problem absoluteDirectoryPath(std::string_view path)
         auto u = static_cast<unsigned char>(c);
         if (u < 0x20 || u == 0x7f || c == ',' || c == ':' || c == '\\' || c == '=')
         {
-            return quoted(path) + " contains a control character or one of , : \\ = which are not allowed in paths";
+            return quoteArgument(path) +
+                   " contains a control character or one of , : \\ = which are not allowed in paths";
         }
     }
     if (path == "/")
@@ -118,7 +96,8 @@ Problem absoluteDirectoryPath(std::string_view path)
         auto part = path.substr(start, end - start);
         if (part.empty() || part == "." || part == "..")
         {
-            return quoted(path) + " must be normalized: no empty, \".\" or \"..\" segments and no trailing slash";
+            return quoteArgument(path) +
+                   " must be normalized: no empty, \".\" or \"..\" segments and no trailing slash";
         }
         start = end + 1;
     }
@@ -129,7 +108,7 @@ Problem relativeBinaryPath(std::string_view path)
 {
     if (path.empty() || path.front() == '/')
     {
-        return quoted(path) + " must be a relative path";
+        return quoteArgument(path) + " must be a relative path";
     }
     std::size_t count = 0;
     std::size_t start = 0;
@@ -142,11 +121,11 @@ Problem relativeBinaryPath(std::string_view path)
         }
         if (++count > maxBinarySegments)
         {
-            return quoted(path) + " has more than 8 path segments";
+            return quoteArgument(path) + " has more than 8 path segments";
         }
         if (auto problem = addonSegment(path.substr(start, end - start)))
         {
-            return quoted(path) + ": every segment must match [A-Za-z0-9][A-Za-z0-9_.+-]{0,63}";
+            return quoteArgument(path) + ": every segment must match [A-Za-z0-9][A-Za-z0-9_.+-]{0,63}";
         }
         start = end + 1;
     }
@@ -180,7 +159,7 @@ Problem userName(std::string_view name)
     }
     if (!valid)
     {
-        return quoted(name) + " must be a user name matching [a-z_][a-z0-9_-]{0,30}";
+        return quoteArgument(name) + " must be a user name matching [a-z_][a-z0-9_-]{0,30}";
     }
     return std::nullopt;
 }
@@ -216,12 +195,12 @@ Problem options(const std::map<std::string, std::string>& given, const std::map<
             {
                 known += (known.empty() ? "" : ", ") + name;
             }
-            return "key " + quoted(key) + " is not a known option" +
+            return "key " + quoteArgument(key) + " is not a known option" +
                    (known.empty() ? std::string(" (this method accepts no options yet)") : " (known: " + known + ")");
         }
         if (signature != expected->second)
         {
-            return "key " + quoted(key) + " must hold a value of D-Bus type '" + expected->second + "', not '" +
+            return "key " + quoteArgument(key) + " must hold a value of D-Bus type '" + expected->second + "', not '" +
                    signature + "'";
         }
     }

@@ -63,6 +63,12 @@ CASES = [
     (BUILD, ["demo", "x" * (MIB + 1), {}], "InvalidArgument", "1 MiB"),
     (BUILD, ["demo ", "true", {}], "InvalidArgument", "overlay"),
     (BUILD, ["d\u00e9mo", "true", {}], "InvalidArgument", "overlay"),
+    # The error quotes at most 64 bytes of the name: never half a character
+    # (D-Bus carries only valid UTF-8), and no C1 control either.
+    (BUILD, ["a" * 63 + "\u00e9\u00e9", "true", {}], "InvalidArgument", "overlay"),
+    (BUILD, ["a\u009b2J", "true", {}], "InvalidArgument", "\\xc2\\x9b2J"),
+    (BUILD, ["demo", "true", {"network": "n" * 31 + "\u00e9"}], "InvalidArgument", "network"),
+    (BUILD, ["demo", "true", {"environment": ["e" * 63 + "\u00e9=1"]}], "InvalidArgument", "environment"),
     # -- StartBuild: every option with a wrong type, bad values, unknown keys
     (BUILD, ["demo", "true", {"memory_max": "1G"}], "InvalidArgument", "memory_max"),
     (BUILD, ["demo", "true", {"memory_max": typed("u", 1 << 30)}], "InvalidArgument", "memory_max"),
@@ -131,6 +137,7 @@ CASES = [
     ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap_sys_admin"], {}], "CapabilityNotAllowed", "cap_sys_admin"),
     ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap_net_raw=ep"], {}], "InvalidArgument", "capabilities"),
     ("ApplyCaps", ["probe", "1.0", "bin/probe", ["cap_make_coffee"], {}], "InvalidArgument", "capabilities"),
+    ("ApplyCaps", ["probe", "1.0", "bin/probe", ["c" * 63 + "\u00e9"], {}], "InvalidArgument", "capabilities"),
     ("ApplyCaps", ["probe", "1.0", "bin/probe", [], {"activate": "yes"}], "InvalidArgument", "activate"),
     ("ApplyCaps", ["probe", "1.0", "bin/probe", [], {"force": True}], "InvalidArgument", "force"),
 ]

@@ -97,8 +97,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
         return -1;
     }
 
-    if (validate::options(optionSignatures(options), buildOptionSignatures()))
+    // A message may quote a key or a string value. sd-bus has refused values
+    // that are not UTF-8 (see optionValue), so the keys decide whether a
+    // caller could have sent these options.
+    std::string quotable;
+    for (const auto& [key, value] : options)
     {
+        quotable += key;
+    }
+    if (auto problem = validate::options(optionSignatures(options), buildOptionSignatures()))
+    {
+        checkMessage(quotable, *problem);
         return 0;
     }
     auto parsed = parseBuildOptions(plainOptions(options), ceilings);
@@ -106,6 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
     if (build == nullptr)
     {
         FUZZ_CHECK(!std::get<std::string>(parsed).empty());
+        checkMessage(quotable, std::get<std::string>(parsed));
         return 0;
     }
     const auto& limits = build->limits;

@@ -88,19 +88,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
 {
     std::string_view text(reinterpret_cast<const char*>(bytes), size);
 
-    if (!validate::overlayName(text))
+    if (auto problem = validate::overlayName(text))
+    {
+        checkMessage(text, *problem);
+    }
+    else
     {
         checkSegment(text, "_.-");
     }
-    if (!validate::instanceName(text))
+    if (auto problem = validate::instanceName(text))
+    {
+        checkMessage(text, *problem);
+    }
+    else
     {
         checkSegment(text, "_.-");
     }
-    if (!validate::addonSegment(text))
+    if (auto problem = validate::addonSegment(text))
+    {
+        checkMessage(text, *problem);
+    }
+    else
     {
         checkSegment(text, "_.+-");
     }
-    if (!validate::relativeBinaryPath(text))
+    if (auto problem = validate::relativeBinaryPath(text))
+    {
+        checkMessage(text, *problem);
+    }
+    else
     {
         auto parts = split(text, '/');
         FUZZ_CHECK(parts.size() <= validate::maxBinarySegments);
@@ -109,14 +125,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
             checkSegment(part, "_.+-");
         }
     }
-    if (!validate::userName(text))
+    if (auto problem = validate::userName(text))
+    {
+        checkMessage(text, *problem);
+    }
+    else
     {
         FUZZ_CHECK(!text.empty() && text.size() <= 31);
         FUZZ_CHECK(std::all_of(text.begin(), text.end(), [](char c) {
             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
         }));
     }
-    if (!validate::script(text))
+    if (auto problem = validate::script(text))
+    {
+        checkMessage(text, *problem);
+    }
+    else
     {
         FUZZ_CHECK(text.size() <= validate::maxScriptBytes && text.find('\0') == std::string_view::npos);
     }
@@ -129,8 +153,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
     // Mount's layers: one per line, the first doubling as the instance's
     // runtime directory.
     auto layers = split(text, '\n');
-    if (validate::layers(layers))
+    if (auto problem = validate::layers(layers))
     {
+        checkMessage(text, *problem);
         return 0;
     }
     FUZZ_CHECK(!layers.empty() && layers.size() <= validate::maxLayers);
