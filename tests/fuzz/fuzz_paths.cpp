@@ -82,68 +82,47 @@ std::string unitPath(const std::string& unit)
     return "/" + path;
 }
 
+// A validator's verdict on TEXT: the promises of its message if it
+// refused, ACCEPTED's if it did not.
+template <typename Accepted>
+void checkVerdict(const validate::Problem& problem, std::string_view text, Accepted accepted)
+{
+    if (problem)
+    {
+        checkMessage(text, *problem);
+    }
+    else
+    {
+        accepted();
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
 {
     std::string_view text(reinterpret_cast<const char*>(bytes), size);
 
-    if (auto problem = validate::overlayName(text))
-    {
-        checkMessage(text, *problem);
-    }
-    else
-    {
-        checkSegment(text, "_.-");
-    }
-    if (auto problem = validate::instanceName(text))
-    {
-        checkMessage(text, *problem);
-    }
-    else
-    {
-        checkSegment(text, "_.-");
-    }
-    if (auto problem = validate::addonSegment(text))
-    {
-        checkMessage(text, *problem);
-    }
-    else
-    {
-        checkSegment(text, "_.+-");
-    }
-    if (auto problem = validate::relativeBinaryPath(text))
-    {
-        checkMessage(text, *problem);
-    }
-    else
-    {
+    checkVerdict(validate::overlayName(text), text, [&] { checkSegment(text, "_.-"); });
+    checkVerdict(validate::instanceName(text), text, [&] { checkSegment(text, "_.-"); });
+    checkVerdict(validate::addonSegment(text), text, [&] { checkSegment(text, "_.+-"); });
+    checkVerdict(validate::relativeBinaryPath(text), text, [&] {
         auto parts = split(text, '/');
         FUZZ_CHECK(parts.size() <= validate::maxBinarySegments);
         for (const auto& part : parts)
         {
             checkSegment(part, "_.+-");
         }
-    }
-    if (auto problem = validate::userName(text))
-    {
-        checkMessage(text, *problem);
-    }
-    else
-    {
+    });
+    checkVerdict(validate::userName(text), text, [&] {
         FUZZ_CHECK(!text.empty() && text.size() <= 31);
         FUZZ_CHECK(std::all_of(text.begin(), text.end(), [](char c) {
             return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
         }));
-    }
-    if (auto problem = validate::script(text))
-    {
-        checkMessage(text, *problem);
-    }
-    else
-    {
+    });
+    checkVerdict(validate::script(text), text, [&] {
         FUZZ_CHECK(text.size() <= validate::maxScriptBytes && text.find('\0') == std::string_view::npos);
-    }
+    });
     if (auto capability = validate::normalizeCapabilityName(text))
     {
         FUZZ_CHECK(capability->starts_with("cap_") && capability->size() > 4 && capability->size() <= 40);
