@@ -27,8 +27,8 @@ size_t terminalColumns()
 } // namespace
 
 LogPrinter::LogPrinter(bool json, bool progress)
-    : json_(json), progressLine_(progress && !json && ::isatty(STDOUT_FILENO) == 1),
-      escapeOut_(!json && ::isatty(STDOUT_FILENO) == 1), escapeErr_(::isatty(STDERR_FILENO) == 1)
+    : json_(json), escapeOut_(!json && ::isatty(STDOUT_FILENO) == 1), escapeErr_(::isatty(STDERR_FILENO) == 1),
+      progressLine_(progress && escapeOut_)
 {
 }
 

@@ -28,9 +28,9 @@ class LogPrinter
     void draw();
 
     bool json_;
-    bool progressLine_;
-    bool escapeOut_; // stdout is a terminal (and not --json)
-    bool escapeErr_; // stderr is a terminal
+    bool escapeOut_;    // stdout is a terminal (and not --json)
+    bool escapeErr_;    // stderr is a terminal
+    bool progressLine_; // asked for, and escapeOut_: only ever on a terminal
     bool drawn_ = false;
     double fraction_ = -1;
     std::string text_;
