@@ -10,8 +10,6 @@
 #include "fuzz_check.hpp"
 #include "sandbox/stream_lines.hpp"
 
-#include <glib.h>
-
 #include <array>
 #include <fuzzer/FuzzedDataProvider.h>
 #include <string>
@@ -23,26 +21,6 @@ namespace {
 
 // Room for three lines past maxLineBytes; more only slows the fuzzer down.
 constexpr std::size_t maxStreamBytes = 3 * LineSplitter::maxLineBytes + 4096;
-
-bool validUtf8(std::string_view text)
-{
-    // glib's validator, not ours: and with a length, it refuses NUL too.
-    return g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr) != 0;
-}
-
-// Valid UTF-8 TEXT holds no control character (C0, DEL or C1) a terminal
-// would act on, TAB aside if TAB_OK. Returns its count of code points.
-std::size_t checkNoControls(const std::string& text, bool tabOk)
-{
-    std::size_t points = 0;
-    for (const char* p = text.c_str(); *p != '\0'; p = g_utf8_next_char(p))
-    {
-        auto c = g_utf8_get_char(p);
-        FUZZ_CHECK((c >= 0x20 && !(c >= 0x7f && c <= 0x9f)) || (tabOk && c == '\t'));
-        ++points;
-    }
-    return points;
-}
 
 // What the terminal's progress line promises: no control character, UTF-8
 // cut only between code points, at most COLUMNS - 1 of them.
