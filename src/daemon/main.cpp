@@ -110,7 +110,7 @@ int run(const left4me::Config& config)
     // serves the calls queued for the name: a cold activation waits for the
     // first reply, and systemd answers READY=1 with a burst of job and unit
     // signals that the bus and the CPUs would otherwise take first (name to
-    // first reply: 0.99 ms before, 0.25 ms after; P3 in BENCHMARKS.md). At
+    // first reply: 0.57 ms before, 0.11 ms after; P3 in BENCHMARKS.md). At
     // default priority, not idle: a stream of calls must not hold READY=1
     // back past the start timeout.
     GlibSource ready;
