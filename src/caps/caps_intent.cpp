@@ -8,7 +8,9 @@ namespace left4me {
 
 namespace {
 
-// The xattr is binary; JSON strings are UTF-8, so it is stored as hex.
+// The xattr is binary, and a symlink's target any bytes but NUL; JSON
+// strings are UTF-8 (nlohmann throws on anything else), so both are stored
+// as hex.
 std::string toHex(const std::string& bytes)
 {
     static constexpr char digits[] = "0123456789abcdef";
@@ -58,16 +60,16 @@ std::optional<std::string> fromHex(const std::string& hex)
 
 std::string toJson(const CapsIntent& intent)
 {
-    nlohmann::json doc = {{"addon", intent.addon},   {"version", intent.version}, {"binary", intent.binary},
-                          {"device", intent.device}, {"inode", intent.inode},     {"old_xattr", nullptr},
-                          {"old_current", nullptr}};
+    nlohmann::json doc = {{"addon", intent.addon},     {"version", intent.version}, {"binary", intent.binary},
+                          {"device", intent.device},   {"inode", intent.inode},     {"old_xattr", nullptr},
+                          {"old_current_hex", nullptr}};
     if (intent.oldXattr)
     {
         doc["old_xattr"] = toHex(*intent.oldXattr);
     }
     if (intent.oldCurrent)
     {
-        doc["old_current"] = *intent.oldCurrent;
+        doc["old_current_hex"] = toHex(*intent.oldCurrent);
     }
     return doc.dump(2) + "\n";
 }
@@ -97,9 +99,13 @@ std::optional<CapsIntent> capsIntentFromJson(std::string_view text)
                 return std::nullopt;
             }
         }
-        if (const auto& current = doc.at("old_current"); !current.is_null())
+        if (const auto& current = doc.at("old_current_hex"); !current.is_null())
         {
-            intent.oldCurrent = current.get<std::string>();
+            intent.oldCurrent = fromHex(current.get<std::string>());
+            if (!intent.oldCurrent)
+            {
+                return std::nullopt;
+            }
         }
         // The names are paths recover() opens as root: they must pass the
         // same rules as the call that wrote them.

@@ -151,6 +151,15 @@ def test_a_failed_activation_restores_current_and_the_previous_capabilities(svc,
     assert svc.c.sh(f"ls -A {addon}").stdout.split() == ["current", "versions"]
 
 
+def test_activation_replaces_a_current_link_whose_target_is_not_utf8(svc, addon):
+    # The intent records the old target; a link's target is bytes, not text.
+    svc.c.run([PYTHON, "-c", f"import os; os.symlink(b'versions/\\xff', b'{addon}/current')"])
+    assert svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw"], {"activate": True}) == {"reply": []}
+    assert svc.c.run(["readlink", f"{addon}/current"]).stdout.strip() == "versions/1.0"
+    assert getcap(svc, f"{addon}/versions/1.0/bin/probe") == "cap_net_raw=ep"
+    assert svc.c.sh(f"ls -A {addon}").stdout.split() == ["current", "versions"]
+
+
 def test_an_empty_list_clears_every_capability(svc, addon):
     binary = f"{addon}/versions/1.0/bin/probe"
     svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw", "cap_perfmon"], {})

@@ -15,6 +15,12 @@ TEST_CASE("an ApplyCaps intent reads back as written, binary xattr included")
     REQUIRE(back);
     CHECK(*back == intent);
 
+    // A symlink's target may be any bytes: JSON alone could not hold it.
+    CapsIntent odd{"a", "1", "b", 1, 2, std::nullopt, std::string("versions/\xff\x01", 11)};
+    auto oddBack = capsIntentFromJson(toJson(odd));
+    REQUIRE(oddBack);
+    CHECK(*oddBack == odd);
+
     CapsIntent bare{"a", "1", "b", 1, 2, std::nullopt, std::nullopt};
     auto bareBack = capsIntentFromJson(toJson(bare));
     REQUIRE(bareBack);
@@ -38,6 +44,7 @@ TEST_CASE("an ApplyCaps intent that names a path ApplyCaps would refuse is not r
     CHECK_FALSE(with("\"inode\": 2", "\"inode\": 2.5"));
     CHECK_FALSE(with("\"old_xattr\": null", "\"old_xattr\": \"abc\""));
     CHECK_FALSE(with("\"old_xattr\": null", "\"old_xattr\": \"zz\""));
+    CHECK_FALSE(with("\"old_current_hex\": null", "\"old_current_hex\": \"7\""));
     CHECK_FALSE(capsIntentFromJson("{"));
     CHECK_FALSE(capsIntentFromJson("[]"));
 }
