@@ -9,6 +9,7 @@ the container does reaches the machine's own root.
 """
 
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -62,8 +63,34 @@ class Container:
     def reboot(self, timeout=60):
         """Powers the container off and boots it again on the same root."""
         self.run(["systemctl", "poweroff"], check=False)
-        self.nspawn.wait(timeout=30)
+        try:
+            self.nspawn.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("the container did not power off within 30 s\n" + self._shutdown_report()) from None
         self._start(timeout)
+
+    def _shutdown_report(self):
+        """What a slow poweroff waits for: systemd's jobs and the console's
+        last lines, which go when the container does."""
+        try:
+            jobs = self.run(["systemctl", "list-jobs", "--no-pager"], check=False, timeout=10).stdout
+        except subprocess.TimeoutExpired:
+            jobs = "(systemctl list-jobs did not answer in 10 s)\n"
+        with open(self.console.name, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 65536))
+            console = f.read().decode(errors="replace")
+        # Without colours, and with the lines that only tick a job's spinner
+        # and seconds shown once, as the last of them.
+        lines, keys = [], []
+        for line in re.split(r"[\r\n]+", re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|[@-Z\\-_])", "", console)):
+            key = re.sub(r"[\d* ]", "", line)
+            if keys and key == keys[-1]:
+                lines[-1] = line
+            elif key:
+                lines.append(line)
+                keys.append(key)
+        return f"systemd's jobs:\n{jobs}the console ends:\n" + "\n".join(lines[-25:])
 
     def _start(self, timeout):
         env = dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
