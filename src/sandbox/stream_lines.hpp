@@ -66,7 +66,12 @@ class StreamLines
     void finish(Stream stream, std::string& out);
 
   private:
+    // Adds BYTES (neither a newline nor the mark among them) to STREAM's
+    // partial line, emitting the line whenever it is full and more comes.
+    void append(Stream stream, std::string_view bytes, std::string& out);
     void emit(Stream stream, std::string& out);
+    // Appends LINE to OUT as the log stores it: marked if from stderr, ended.
+    static void put(Stream stream, std::string_view line, std::string& out);
     std::string& partial(Stream stream) { return stream == Stream::out ? out_ : err_; }
     static std::size_t limit(Stream stream) { return stream == Stream::out ? maxLineBytes : maxLineBytes - 1; }
 
