@@ -6,6 +6,7 @@
 #include "bus/names.hpp"
 #include "config.h"
 #include "daemon/idle_exit.hpp"
+#include "daemon/refuse_calls.hpp"
 #include "mount/mount_service.hpp"
 #include "systemd/systemd_client.hpp"
 #include "util/bus_source.hpp"
@@ -18,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -174,6 +176,15 @@ int main(int argc, char** argv)
         // Both: stderr for whoever ran us by hand, the journal for the admin.
         std::fprintf(stderr, "left4me-builderd: %s\n", e.what());
         left4me::log::error(std::string("Refusing to start: ") + e.what(), {{"CONFIG_FILE", configPath}});
+        if (!checkOnly && std::getenv("INVOCATION_ID") != nullptr)
+        {
+            // Started by systemd, most likely for a call: answer it now. The
+            // file's contents stay in the journal, not in a reply to anyone.
+            left4me::refuseCalls(left4me::names::error::failed,
+                                 "left4me-builderd cannot start: its configuration file " + configPath +
+                                     " is invalid. An administrator can see why with \"journalctl -u "
+                                     "left4me-builderd\" or \"left4me-builderd --check-config\".");
+        }
         return 78; // EX_CONFIG: the unit does not restart on this
     }
     if (checkOnly)
