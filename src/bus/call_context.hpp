@@ -14,6 +14,8 @@ namespace left4me {
 struct CallContext
 {
     std::string sender; // unique bus name: the polkit subject
+    // The connection's uid as dbus-daemon recorded it, the same that
+    // polkit checks for the subject (see connectionUid()).
     uid_t uid = static_cast<uid_t>(-1);
     bool allowInteraction = false; // ALLOW_INTERACTIVE_AUTHORIZATION header flag
 };

@@ -5,7 +5,7 @@ import json
 import re
 import time
 
-from conftest import ERROR
+from conftest import CLIENT, ERROR, PYTHON
 
 RULES = "/usr/share/doc/left4me-builderd/examples/50-left4me-builder.rules"
 
@@ -192,6 +192,20 @@ def test_a_user_is_allowed_once_a_rules_file_grants_its_group(svc):
     assert out["properties"]["Owner"] == int(svc.c.run(["id", "-u", "alice"]).stdout)
     # The grant covers build, not mount or capabilities.
     assert svc.call("Mount", *VALID_CALLS["Mount"], user="alice")["error"] == ERROR + "NotAuthorized"
+
+
+def test_a_caller_is_known_by_the_uid_the_bus_vouches_for(svc):
+    # A setuid-like caller: real uid alice, effective uid root. dbus-daemon
+    # records the connection as root when it connects, and polkit checks
+    # root; the job's owner must be the same, never the real uid that
+    # /proc/<pid>/status shows (racy, and another user than polkit's).
+    svc.overlay("demo")
+    alice = int(svc.c.run(["id", "-u", "alice"]).stdout)
+    result = svc.c.run(["setpriv", f"--ruid={alice}", "--", PYTHON, CLIENT, "build", "demo", "echo hi",
+                        "--options", "{}", "--timeout", "60"])
+    out = json.loads(result.stdout)
+    assert out["lines"] == ["hi"]
+    assert out["properties"]["Owner"] == 0
 
 
 def test_without_the_interactive_flag_a_challenge_is_answered_interactive_authorization_required(svc):
