@@ -92,8 +92,13 @@ class Service:
     def __init__(self, container):
         self.c = container
 
-    def client(self, *args, user=None, timeout=120, input=None):
-        result = self.c.run([PYTHON, CLIENT] + [str(a) for a in args], user=user, timeout=timeout, input=input)
+    def client(self, *args, user=None, real_uid=None, timeout=120, input=None):
+        """Runs the test client as root, as USER, or (REAL_UID) as root with
+        that real uid, the way a setuid program calls."""
+        argv = [PYTHON, CLIENT] + [str(a) for a in args]
+        if real_uid is not None:
+            argv = ["setpriv", f"--ruid={real_uid}", "--"] + argv
+        result = self.c.run(argv, user=user, timeout=timeout, input=input)
         return json.loads(result.stdout)
 
     def call(self, method, *args, user=None, interactive=False, path=None, iface=None, signature=None,
@@ -110,11 +115,11 @@ class Service:
         # Through stdin: a 1 MiB script does not fit in an argument list.
         return self.client("call", method, "-", *extra, user=user, input=json.dumps(list(args)))
 
-    def build(self, overlay, script, user=None, options=None, cancel_after=None, timeout=60):
+    def build(self, overlay, script, user=None, real_uid=None, options=None, cancel_after=None, timeout=60):
         args = ["build", overlay, script, "--options", json.dumps(options or {}), "--timeout", timeout]
         if cancel_after is not None:
             args += ["--cancel-after", cancel_after]
-        return self.client(*args, user=user, timeout=timeout + 30)
+        return self.client(*args, user=user, real_uid=real_uid, timeout=timeout + 30)
 
     def refused(self, method, *args, error, mentions=(), user=None):
         """Calls METHOD and checks the documented refusal: the error ERROR,

@@ -5,7 +5,7 @@ import json
 import re
 import time
 
-from conftest import CLIENT, ERROR, PYTHON
+from conftest import ERROR
 
 RULES = "/usr/share/doc/left4me-builderd/examples/50-left4me-builder.rules"
 
@@ -201,9 +201,7 @@ def test_a_caller_is_known_by_the_uid_the_bus_vouches_for(svc):
     # /proc/<pid>/status shows (racy, and another user than polkit's).
     svc.overlay("demo")
     alice = int(svc.c.run(["id", "-u", "alice"]).stdout)
-    result = svc.c.run(["setpriv", f"--ruid={alice}", "--", PYTHON, CLIENT, "build", "demo", "echo hi",
-                        "--options", "{}", "--timeout", "60"])
-    out = json.loads(result.stdout)
+    out = svc.build("demo", "echo hi", real_uid=alice)
     assert out["lines"] == ["hi"]
     assert out["properties"]["Owner"] == 0
 
