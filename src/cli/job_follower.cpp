@@ -31,8 +31,20 @@ JobFollower::~JobFollower()
 
 JobOutcome JobFollower::run(GMainLoop* loop, bool follow)
 {
-    catchUp();
+    // The first call starts the service if needed; only then has it an
+    // owner to follow. Signals that arrive before are held by sd-bus until
+    // the loop runs, and checked then.
     auto properties = GetAll(JobProxy::INTERFACE_NAME);
+    // The service may exit or crash while we wait; never hang on it.
+    service_ = std::make_unique<NameOwner>(getProxy().getConnection(), names::busName,
+                                           [this](const std::string&, const std::string& newOwner) {
+                                               if (newOwner.empty())
+                                               {
+                                                   interrupt();
+                                               }
+                                           });
+    catchUp();
+    properties = GetAll(JobProxy::INTERFACE_NAME);
     fraction_ = variantOr(properties, "Progress", -1.0);
     status_ = variantOr(properties, "StatusText", std::string());
     if (progress_ && (fraction_ >= 0 || !status_.empty()))
@@ -47,19 +59,6 @@ JobOutcome JobFollower::run(GMainLoop* loop, bool follow)
     }
     if (follow && !ended_)
     {
-        // The service may exit or crash while we wait; never hang on it.
-        auto gone = getProxy().getConnection().addMatch(
-            std::string("type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
-                        "member='NameOwnerChanged',arg0='") +
-                names::busName + "'",
-            [this](sdbus::Message& message) {
-                std::string name, oldOwner, newOwner;
-                message >> name >> oldOwner >> newOwner;
-                if (newOwner.empty())
-                {
-                    interrupt();
-                }
-            });
         loop_ = loop;
         g_main_loop_run(loop);
         loop_ = nullptr;
@@ -82,6 +81,12 @@ void JobFollower::interrupt()
 {
     interrupted_ = true;
     finish();
+}
+
+bool JobFollower::fromService() const
+{
+    const auto* message = getProxy().getCurrentlyProcessedMessage();
+    return service_ && message != nullptr && service_->sent(*message);
 }
 
 void JobFollower::catchUp()
@@ -112,6 +117,10 @@ void JobFollower::finish()
 
 void JobFollower::onLog(const uint64_t& firstLine, const std::vector<std::string>& lines)
 {
+    if (!fromService())
+    {
+        return;
+    }
     if (cursor_.gapBefore(firstLine))
     {
         catchUp(); // the stored log holds everything up to and past this batch
@@ -125,6 +134,10 @@ void JobFollower::onLog(const uint64_t& firstLine, const std::vector<std::string
 
 void JobFollower::onFinished(const std::string& /*result*/, const int32_t& /*exitStatus*/)
 {
+    if (!fromService())
+    {
+        return;
+    }
     // Finished comes after the last Log signal; the replay makes sure of it.
     catchUp();
     ended_ = true;
@@ -135,7 +148,7 @@ void JobFollower::onPropertiesChanged(const std::string& interfaceName,
                                       const std::map<std::string, sdbus::Variant>& changed,
                                       const std::vector<std::string>& /*invalidated*/)
 {
-    if (interfaceName != JobProxy::INTERFACE_NAME || !progress_)
+    if (interfaceName != JobProxy::INTERFACE_NAME || !progress_ || !fromService())
     {
         return;
     }

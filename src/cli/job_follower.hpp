@@ -5,11 +5,13 @@
 // late the client attached, and reports how the job ended.
 #include "builder_proxy.h"
 #include "cli/log_cursor.hpp"
+#include "util/name_owner.hpp"
 
 #include <glib.h>
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -49,10 +51,15 @@ class JobFollower final : public sdbus::ProxyInterfaces<org::left4me::Builder::J
     void onPropertiesChanged(const std::string& interfaceName, const std::map<std::string, sdbus::Variant>& changed,
                              const std::vector<std::string>& invalidated) override;
 
+    // True while handling a signal that the service itself sent; anyone
+    // else's is dropped (see NameOwner).
+    [[nodiscard]] bool fromService() const;
     // ReadLog from the cursor until the stored log has no more lines.
     void catchUp();
     void finish();
 
+    // Set once the replay has started the service: its unique name.
+    std::unique_ptr<NameOwner> service_;
     LogCursor cursor_;
     LinesHandler lines_;
     ProgressHandler progress_;

@@ -45,11 +45,16 @@ std::vector<sdbus::Struct<std::string, sdbus::Variant>> toVariants(const std::ve
 } // namespace
 
 SystemdClient::SystemdClient(sdbus::IConnection& bus)
-    : bus_(bus), manager_(sdbus::createProxy(bus, service, managerPath))
+    : bus_(bus), systemd_(bus, service), manager_(sdbus::createProxy(bus, service, managerPath))
 {
     manager_->uponSignal("JobRemoved")
         .onInterface(managerInterface)
         .call([this](uint32_t, const sdbus::ObjectPath& job, const std::string&, const std::string& result) {
+            const auto* message = manager_->getCurrentlyProcessedMessage();
+            if (message == nullptr || !fromSystemd(*message, "JobRemoved"))
+            {
+                return;
+            }
             onJobRemoved(job, result);
         });
     manager_->finishRegistration();
@@ -360,8 +365,26 @@ sdbus::Slot SystemdClient::watchActiveState(const std::string& unit, std::functi
             }};
 }
 
+bool SystemdClient::fromSystemd(const sdbus::Message& message, const char* what) const
+{
+    if (systemd_.sent(message))
+    {
+        return true;
+    }
+    // Anyone on the bus can address a signal to us; never act on it. Only
+    // at debug level: a forger could otherwise flood the journal.
+    log::debug(std::string("Ignoring a ") + what + " signal from " + message.getSender() + ", which is not systemd (" +
+                   (systemd_.owner().empty() ? "not on the bus" : systemd_.owner()) + ")",
+               {{"LEFT4ME_SIGNAL_SENDER", message.getSender()}});
+    return false;
+}
+
 void SystemdClient::onUnitChanged(sdbus::Message& message)
 {
+    if (!fromSystemd(message, "PropertiesChanged"))
+    {
+        return;
+    }
     auto path = message.getPath();
     auto watches = stateWatches_.find(path);
     if (watches == stateWatches_.end())

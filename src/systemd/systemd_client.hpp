@@ -3,6 +3,7 @@
 #include "util/bounded_map.hpp"
 #include "util/call_gate.hpp"
 #include "util/glib_source.hpp"
+#include "util/name_owner.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -116,6 +117,8 @@ class SystemdClient
     std::shared_ptr<sdbus::IProxy> unitProxy(const std::string& unit);
     void onJobRemoved(const std::string& jobPath, const std::string& result);
     void onUnitChanged(sdbus::Message& message);
+    // True if MESSAGE, a WHAT signal, comes from systemd itself.
+    [[nodiscard]] bool fromSystemd(const sdbus::Message& message, const char* what) const;
     // The unit match exists while a unit is watched, and for a while after.
     void needUnitChanges();
     void dropUnitChangesLater();
@@ -134,6 +137,9 @@ class SystemdClient
     uint64_t nextCall_ = 0;
 
     sdbus::IConnection& bus_;
+    // systemd's unique name: every signal we act on must come from it (see
+    // NameOwner). Declared before the proxy, whose signal handler reads it.
+    NameOwner systemd_;
     std::shared_ptr<sdbus::IProxy> manager_;
     // One match for every unit's PropertiesChanged, not one per build: each
     // AddMatch is a synchronous round trip (sdbus-c++ 1.2 has no
