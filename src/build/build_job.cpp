@@ -1,6 +1,7 @@
 #include "build/build_job.hpp"
 
 #include "build/progress.hpp"
+#include "build/unit_properties.hpp"
 #include "bus/names.hpp"
 #include "sandbox/stream_lines.hpp"
 #include "systemd/unit_names.hpp"
@@ -71,8 +72,10 @@ BuildJob::~BuildJob()
     *alive_ = nullptr;
 }
 
-void BuildJob::start(const std::vector<UnitProperty>& properties, uint64_t timeoutSec)
+void BuildJob::start(std::vector<UnitProperty> properties, std::optional<std::vector<net::IpPrefix>> hostNetworks,
+                     uint64_t timeoutSec, OverlayBinder bind)
 {
+    binder_ = std::move(bind);
     timer_.reset(g_timeout_add_seconds(static_cast<guint>(timeoutSec), &BuildJob::onTimeout, this));
     // Watch before starting, so no state change can slip past us.
     try
@@ -85,16 +88,39 @@ void BuildJob::start(const std::vector<UnitProperty>& properties, uint64_t timeo
     }
     log_.follow();
     // A reference keeps systemd from unloading the instance when it ends,
-    // before we have read its result. RefUnit and SetUnitProperties go out
-    // together (systemd answers a connection's calls in order, so a failed
-    // RefUnit has ended the job before the second reply is seen); StartUnit
-    // waits for the limits, so that a build never runs without them.
+    // before we have read its result. The calls go out together (systemd
+    // answers a connection's calls in order, so a failed RefUnit has ended
+    // the job before a later reply is seen); StartUnit waits for the
+    // properties, so that a build never runs without its limits.
     systemd_.refUnit(info_.unit, guarded([this](const sdbus::Error* error) {
                          if (error != nullptr)
                          {
                              failStart("cannot reference the unit", *error);
                          }
                      }));
+    if (!hostNetworks)
+    {
+        return configureAndStart(properties);
+    }
+    systemd_.addressAllow(info_.unit,
+                          guarded([this, properties = std::move(properties), host = std::move(*hostNetworks)](
+                                      const sdbus::Error* error, const std::vector<net::IpPrefix>& allow) mutable {
+                              if (ended_)
+                              {
+                                  return;
+                              }
+                              if (error != nullptr)
+                              {
+                                  return failStart("cannot read the template's IP allow list", *error);
+                              }
+                              auto egress = publicEgress(allow, host);
+                              properties.insert(properties.end(), egress.begin(), egress.end());
+                              configureAndStart(properties);
+                          }));
+}
+
+void BuildJob::configureAndStart(const std::vector<UnitProperty>& properties)
+{
     systemd_.setUnitProperties(
         info_.unit, properties, guarded([this](const sdbus::Error* error) {
             if (ended_)
@@ -117,8 +143,9 @@ void BuildJob::start(const std::vector<UnitProperty>& properties, uint64_t timeo
         }));
 }
 
-void BuildJob::adopt(uint64_t remainingSec)
+void BuildJob::adopt(uint64_t remainingSec, OverlayBinder bind)
 {
+    binder_ = std::move(bind);
     // The recorded state stays: "starting" if it never ran, as far as we know.
     startJobDone_ = true;
     timer_.reset(
@@ -142,6 +169,12 @@ void BuildJob::adopt(uint64_t remainingSec)
                                           {{"UNIT", info_.unit}});
                          }
                      }));
+    if (binder_)
+    {
+        // The earlier daemon died before it bound the overlay: the relay
+        // is still waiting for it.
+        return bindOverlay();
+    }
     // It may have ended between the look that found it running and the watch.
     systemd_.activeState(info_.unit, guarded([this](const sdbus::Error* error, const std::string& state) {
                              onActiveState(error != nullptr ? std::string("inactive") : state);
@@ -181,10 +214,84 @@ void BuildJob::failStart(const std::string& step, const sdbus::Error& error)
     finishWith("resources", -1);
 }
 
+void BuildJob::bindOverlay(unsigned attempt)
+{
+    systemd_.serviceUser(info_.unit, guarded([this, attempt](const sdbus::Error* error, const ServiceUser& user) {
+                             if (ended_)
+                             {
+                                 return;
+                             }
+                             if (error == nullptr && user.uid == ServiceUser::none)
+                             {
+                                 // Not running (yet: an adopted start systemd has still to run,
+                                 // or no more: it failed at once). Ask again a few times while it
+                                 // may come; its state decides the rest.
+                                 constexpr unsigned attempts = 50;
+                                 constexpr guint retryMs = 100;
+                                 if (attempt < attempts)
+                                 {
+                                     bindAttempt_ = attempt + 1;
+                                     bindRetry_.reset(g_timeout_add(
+                                         retryMs,
+                                         [](gpointer data) -> gboolean {
+                                             auto* job = static_cast<BuildJob*>(data);
+                                             job->bindRetry_.forget();
+                                             job->bindOverlay(job->bindAttempt_);
+                                             return G_SOURCE_REMOVE;
+                                         },
+                                         this));
+                                 }
+                                 return onActiveStateNow();
+                             }
+                             try
+                             {
+                                 if (error != nullptr)
+                                 {
+                                     throw std::runtime_error(error->getMessage());
+                                 }
+                                 bind_ = binder_(static_cast<uid_t>(user.uid), static_cast<gid_t>(user.gid));
+                                 binder_ = nullptr;
+                                 log::debug("Bound the overlay of build " + std::to_string(info_.id) + " for uid " +
+                                                std::to_string(user.uid),
+                                            {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+                             }
+                             catch (const std::exception& e)
+                             {
+                                 return abandon(std::string("cannot bind the overlay for the build's user: ") +
+                                                e.what());
+                             }
+                             onActiveStateNow();
+                         }));
+}
+
+void BuildJob::abandon(const std::string& reason)
+{
+    log::error("Build " + std::to_string(info_.id) + " is stopped: " + reason,
+               {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+    abandoned_ = true;
+    binder_ = nullptr;
+    info_.statusText = reason;
+    if (events_.changed)
+    {
+        events_.changed({"StatusText"});
+    }
+    startJobDone_ = true;
+    stop([](const std::string&) {});
+}
+
 void BuildJob::onStartJobRemoved(const std::string& result)
 {
     startJobDone_ = true;
     log::debug("Start job of " + info_.unit + " ended: " + result, {{"UNIT", info_.unit}});
+    if (result == "done" && binder_)
+    {
+        return bindOverlay();
+    }
+    onActiveStateNow();
+}
+
+void BuildJob::onActiveStateNow()
+{
     // The unit may have come and gone already; ask where it is.
     systemd_.activeState(info_.unit, guarded([this](const sdbus::Error* error, const std::string& state) {
                              onActiveState(error != nullptr ? std::string("inactive") : state);
@@ -273,6 +380,7 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     ended_ = true;
     watch_ = {};
     timer_.reset();
+    bindRetry_.reset();
     // Everything the script wrote is in the file by now: deliver the rest
     // before announcing the end.
     log_.finish();
@@ -285,7 +393,12 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     info_.result = std::move(result);
     info_.exitStatus = exitStatus;
     info_.finishedAt = clock::realtimeUsec();
-    if (timedOut_)
+    if (abandoned_)
+    {
+        info_.result = "resources";
+        info_.state = JobState::failed;
+    }
+    else if (timedOut_)
     {
         info_.result = "timeout";
         info_.state = JobState::failed;

@@ -45,6 +45,10 @@ struct JobInfo
     std::string statusText;
 };
 
+// Binds a build's overlay at its mount point, idmapped from the user systemd
+// runs the build as (UID, GID) onto the owner. Throws on failure.
+using OverlayBinder = std::function<BindMount(uid_t uid, gid_t gid)>;
+
 // One build from start to end: it starts the template instance, follows its
 // state through systemd's signals, follows its log file, and on the end
 // collects systemd's verdict, detaches the overlay mount and drops its unit
@@ -67,19 +71,26 @@ class BuildJob
     void setEvents(Events events) { events_ = std::move(events); }
     [[nodiscard]] const Events& events() const { return events_; }
 
-    // Sets PROPERTIES on the instance and starts it, returning at once. If
-    // systemd refuses, the job ends failed with result "resources" and its
+    // Sets PROPERTIES on the instance and starts it, returning at once.
+    // Once it runs, BIND mounts the overlay for the build's dynamic user
+    // (the sandbox's relay waits for it). If systemd refuses, or the overlay
+    // cannot be bound, the job ends failed with result "resources" and its
     // StatusText says why. TIMEOUT_SEC bounds the run: past it the unit is
     // stopped and the job ends failed with result "timeout".
-    void start(const std::vector<UnitProperty>& properties, uint64_t timeoutSec);
+    // With HOST_NETWORKS (network "public"), the template's IP allow list is
+    // read from systemd and set on the instance less those networks (see
+    // publicEgress()) before it starts.
+    void start(std::vector<UnitProperty> properties, std::optional<std::vector<net::IpPrefix>> hostNetworks,
+               uint64_t timeoutSec, OverlayBinder bind);
     // Ends the job as succeeded with result "skipped" without running
     // anything: skip_if_unchanged found the same inputs built before.
     void skip();
     // Takes over a build an earlier run of the daemon started: watches the
     // unit, follows the log from its start and stops the build after
     // REMAINING_SEC more seconds. If the unit has ended meanwhile, the job
-    // ends at once with systemd's verdict.
-    void adopt(uint64_t remainingSec);
+    // ends at once with systemd's verdict. BIND, if set, mounts the overlay
+    // that the earlier daemon died before mounting.
+    void adopt(uint64_t remainingSec, OverlayBinder bind = {});
     // A job that ended before this daemon started, as info() says. Its log
     // is taken as LOG (the record's count) when the file agrees; otherwise
     // it is read to count its lines.
@@ -95,6 +106,8 @@ class BuildJob
 
     [[nodiscard]] const JobInfo& info() const { return info_; }
     [[nodiscard]] bool ended() const { return ended_; }
+    // Started, with its overlay still to bind.
+    [[nodiscard]] bool awaitingOverlay() const { return !ended_ && binder_ != nullptr; }
     [[nodiscard]] const LogFile& log() const { return log_; }
 
   private:
@@ -113,8 +126,17 @@ class BuildJob
     static gboolean onTimeout(gpointer data);
     void onLog(uint64_t first, std::vector<std::string>& lines);
     void failStart(const std::string& step, const sdbus::Error& error);
+    // Sets PROPERTIES on the instance, then starts it.
+    void configureAndStart(const std::vector<UnitProperty>& properties);
+    // Asks systemd which user the running unit got, and binds the overlay
+    // for it; then looks at the unit's state as after its start job.
+    void bindOverlay(unsigned attempt = 0);
+    // The unit runs but cannot do its work: stop it, and end "resources".
+    void abandon(const std::string& reason);
     void onStartJobRemoved(const std::string& result);
     void onActiveState(const std::string& state);
+    // Asks systemd for the unit's state, then as onActiveState().
+    void onActiveStateNow();
     void finishWith(std::string result, int32_t exitStatus);
     void collect();
     void stop(std::function<void(std::string)> done);
@@ -122,6 +144,9 @@ class BuildJob
     JobInfo info_;
     LogFile log_;
     BindMount bind_;
+    OverlayBinder binder_; // set until the overlay is bound
+    GlibSource bindRetry_;
+    unsigned bindAttempt_ = 0;
     SystemdClient& systemd_;
     Events events_;
     sdbus::Slot watch_;
@@ -130,6 +155,7 @@ class BuildJob
     bool ended_ = false;
     bool cancelRequested_ = false;
     bool timedOut_ = false;
+    bool abandoned_ = false;
     // The sandbox's relay said the log reached its size limit.
     bool logLimitHit_ = false;
     // The relay said it could not write the log (a full disk).

@@ -4,6 +4,7 @@
 #include "build/job_record.hpp"
 #include "build/unit_properties.hpp"
 #include "bus/names.hpp"
+#include "net/host_networks.hpp"
 #include "sandbox/stream_lines.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
@@ -194,10 +195,27 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
         environment += entry + "\n";
     }
 
+    // Public egress stops short of the host itself: its networks as they are
+    // now leave the build's allow list. Not knowing them, no build starts.
+    std::optional<std::vector<net::IpPrefix>> hostNetworks;
+    if (options.network == Network::publicOnly && !skip)
+    {
+        try
+        {
+            hostNetworks = net::hostNetworks();
+        }
+        catch (const std::exception& e)
+        {
+            throw sdbus::Error(names::error::failed,
+                               std::string("Cannot list the host's network addresses, which a build must not "
+                                           "reach, so no build starts: ") +
+                                   e.what());
+        }
+    }
     uint64_t id = allocateId();
     auto stateDir = paths_.stateDir + "/jobs/" + std::to_string(id);
     auto runtimeDir = paths_.runtimeDir + "/jobs/" + std::to_string(id);
-    BindMount bind;
+    std::shared_ptr<const BindSource> source;
     try
     {
         fs::create_directory(stateDir);
@@ -206,23 +224,34 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
         writeNewFile(stateDir + "/script", script, 0644);
         // Read by systemd (EnvironmentFile=) as root, never by the sandbox.
         writeNewFile(stateDir + "/environment", environment, 0600);
+        // The caller's variables, for the script alone: the relay reads
+        // them through a read-only bind and hands them to the shell, so they
+        // never shape the relay itself (LD_PRELOAD, GLIBC_TUNABLES, ...).
+        // Readable by the build's dynamic user; the 0700 job directory keeps
+        // everyone else out.
+        std::string callerEnvironment;
+        for (const auto& entry : options.environment)
+        {
+            callerEnvironment.append(entry).push_back('\0');
+        }
+        writeNewFile(stateDir + "/caller-environment", callerEnvironment, 0644);
         LogFile::create(stateDir + "/log");
         if (skip)
         {
             // Nothing will run: the overlay is checked as for a build, but
             // not bound (so skipping works even where idmapping does not).
-            BindMount::checkSource(config_.overlaysRoot, overlay);
+            (void)BindSource::open(config_.overlaysRoot, overlay);
         }
         else
         {
             fs::create_directories(runtimeDir);
-            // The script runs as the sandbox user, but what it writes must
-            // land owned by the owner user: the bind is idmapped sandbox ->
-            // owner.
-            auto owner = userIds(config_.ownerUser);
-            auto sandbox = userIds(config_.sandboxUser);
-            Idmap idmap{sandbox.uid, sandbox.gid, owner.uid, owner.gid};
-            bind = BindMount::create(config_.overlaysRoot, overlay, runtimeDir + "/overlay", idmaps_.get(idmap));
+            fs::create_directories(runtimeDir + "/overlay");
+            // Resolved now, bound once systemd has given the build its user:
+            // the script runs as a dynamic user of its own, yet what it
+            // writes must land owned by the owner user.
+            auto ids = userIds(config_.ownerUser);
+            source = std::make_shared<const BindSource>(BindSource::open(
+                config_.overlaysRoot, overlay, probeIdmap_.get(Idmap{ids.uid, ids.gid, ids.uid, ids.gid})));
         }
     }
     catch (const KernelUnsupported&)
@@ -268,7 +297,7 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
     info.buildHash = hash;
     uint64_t deadline = info.createdAt + options.limits.timeoutSec * 1000000;
     auto* raw =
-        publish(std::make_unique<BuildJob>(std::move(info), stateDir + "/log", std::move(bind), systemd_), deadline);
+        publish(std::make_unique<BuildJob>(std::move(info), stateDir + "/log", BindMount(), systemd_), deadline);
     runningOverlays_[overlay] = id;
     log::info("Build " + std::to_string(id) + " of overlay " + overlay + " starting as " + raw->info().unit,
               {{"MESSAGE_ID", names::messageId::buildStarted},
@@ -281,8 +310,32 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
         raw->skip();
         return *raw;
     }
-    raw->start(buildUnitProperties(options), options.limits.timeoutSec);
+    raw->start(buildUnitProperties(options), std::move(hostNetworks), options.limits.timeoutSec,
+               overlayBinder(id, overlay, std::move(source)));
     return *raw;
+}
+
+OverlayBinder BuildService::overlayBinder(uint64_t id, const std::string& overlay,
+                                          std::shared_ptr<const BindSource> source)
+{
+    auto target = paths_.runtimeDir + "/jobs/" + std::to_string(id) + "/overlay";
+    return [this, target, overlay, source = std::move(source)](uid_t uid, gid_t gid) {
+        auto owner = userIds(config_.ownerUser);
+        // One user namespace per build: it maps this build's user, and no
+        // other, onto the owner.
+        UniqueFd userns = idmapUserNamespace(Idmap{uid, gid, owner.uid, owner.gid});
+        if (source)
+        {
+            return source->attach(target, userns.get());
+        }
+        return BindSource::open(config_.overlaysRoot, overlay).attach(target, userns.get());
+    };
+}
+
+std::size_t BuildService::awaitingOverlay() const
+{
+    return static_cast<std::size_t>(
+        std::count_if(jobs_.begin(), jobs_.end(), [](const auto& entry) { return entry.second->awaitingOverlay(); }));
 }
 
 BuildJob* BuildService::find(uint64_t id) const
@@ -492,8 +545,12 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
         return;
     }
     // Running, or ended while no daemon watched: adopted either way, and
-    // systemd's verdict ends it at once in the second case.
-    auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount::adopt(runtimeDir + "/overlay"), systemd_);
+    // systemd's verdict ends it at once in the second case. An earlier
+    // daemon may have died before it bound the overlay: bind it then.
+    auto target = runtimeDir + "/overlay";
+    bool bound = BindMount::isMounted(target);
+    auto job =
+        std::make_unique<BuildJob>(info, stateDir + "/log", bound ? BindMount::adopt(target) : BindMount(), systemd_);
     auto* raw = publish(std::move(job), record->deadlineUsec);
     runningOverlays_[info.overlay] = id;
     uint64_t now = clock::realtimeUsec();
@@ -501,7 +558,7 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
     log::notice("Adopting build " + std::to_string(id) + " of overlay " + info.overlay +
                     " from an earlier run of the daemon",
                 {{"LEFT4ME_JOB", std::to_string(id)}, {"LEFT4ME_OVERLAY", info.overlay}, {"UNIT", info.unit}});
-    raw->adopt(remaining);
+    raw->adopt(remaining, bound ? OverlayBinder() : overlayBinder(id, info.overlay, nullptr));
 }
 
 } // namespace left4me

@@ -50,6 +50,8 @@ class BuildService
     BuildJob& start(uid_t owner, const std::string& overlay, const std::string& script, const BuildOptions& options);
 
     [[nodiscard]] BuildJob* find(uint64_t id) const;
+    // Builds whose unit was started but whose overlay is not bound yet.
+    [[nodiscard]] std::size_t awaitingOverlay() const;
     [[nodiscard]] std::size_t running() const { return runningOverlays_.size(); }
     [[nodiscard]] std::size_t runningFor(uid_t owner) const;
 
@@ -73,6 +75,9 @@ class BuildService
     void prune();
     [[nodiscard]] bool expired(const JobInfo& info, std::size_t newerEnded) const;
     void removeJob(uint64_t id);
+    // Binds SOURCE (or, if null, OVERLAY resolved anew when called) at job
+    // ID's mount point, idmapped from the build's user onto the owner.
+    OverlayBinder overlayBinder(uint64_t id, const std::string& overlay, std::shared_ptr<const BindSource> source);
     // The hash of the last successful build of OVERLAY, for skip_if_unchanged.
     std::string lastSuccess(const std::string& overlay) const;
     void rememberSuccess(const std::string& overlay, const std::string& hash) const;
@@ -85,8 +90,9 @@ class BuildService
     std::function<void(BuildJob&)> jobCreated_;
     std::function<void(BuildJob&)> jobEnded_;
     std::function<void(uint64_t)> jobRemoved_;
-    // The sandbox -> owner user namespace of every build's idmapped bind.
-    IdmapCache idmaps_;
+    // A user namespace that only proves a filesystem can be idmapped (see
+    // BindSource::open); each build's own maps its dynamic user.
+    IdmapCache probeIdmap_;
     GlibSource pruneSource_;
     uint64_t nextId_ = 0;
     // See readBootId(): recorded with each job to tell a reboot from a restart.

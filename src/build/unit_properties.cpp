@@ -19,9 +19,18 @@ std::vector<UnitProperty> buildUnitProperties(const BuildOptions& options)
     {
         // The template denies any address but its public allow list;
         // emptying the list denies everything, loopback included.
-        properties.push_back({"IPAddressAllow", EmptyAddressList{}});
+        properties.push_back({"IPAddressAllow", AddressList{}});
     }
     return properties;
+}
+
+std::vector<UnitProperty> publicEgress(const std::vector<net::IpPrefix>& templateAllow,
+                                       const std::vector<net::IpPrefix>& hostNetworks)
+{
+    // Empty first (clears the template's list on the instance), then the
+    // template's own ranges less every network the host is on.
+    return {{"IPAddressAllow", AddressList{}},
+            {"IPAddressAllow", AddressList{net::subtract(templateAllow, hostNetworks)}}};
 }
 
 } // namespace left4me

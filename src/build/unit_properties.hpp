@@ -14,4 +14,12 @@ namespace left4me {
 // template, where an admin can read and override it with a drop-in.
 std::vector<UnitProperty> buildUnitProperties(const BuildOptions& options);
 
+// For network "public": the instance's allow list becomes TEMPLATE_ALLOW
+// (the template's public ranges, drop-ins included) less HOST_NETWORKS, so
+// that no build reaches the host itself, whatever its addresses, nor its
+// LAN. systemd's allow list wins over its deny list, so a public address of
+// the host has to leave the allow list; denying it would not do.
+std::vector<UnitProperty> publicEgress(const std::vector<net::IpPrefix>& templateAllow,
+                                       const std::vector<net::IpPrefix>& hostNetworks);
+
 } // namespace left4me

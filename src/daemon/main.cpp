@@ -96,12 +96,40 @@ int run(const left4me::Config& config)
     // After the bus objects' hooks are set, so that recovered jobs are
     // published like new ones.
     builds.recover();
+    // On SIGTERM, a build whose unit runs but whose overlay is not bound yet
+    // is waiting for this daemon (only it can idmap the overlay for the
+    // build's dynamic user, known once the unit runs): bind those first, a
+    // bounded while, then leave the rest running for the next daemon.
+    struct Stop
+    {
+        GMainLoop* loop;
+        BuildService& builds;
+        unsigned waits = 0;
+    } stop{loop, builds};
     auto quit = [](gpointer data) -> gboolean {
-        g_main_loop_quit(static_cast<GMainLoop*>(data));
+        auto* stop = static_cast<Stop*>(data);
+        constexpr unsigned maxWaits = 100; // of 50 ms: 5 s
+        if (stop->builds.awaitingOverlay() > 0 && stop->waits++ < maxWaits)
+        {
+            g_timeout_add(
+                50,
+                [](gpointer again) -> gboolean {
+                    auto* s = static_cast<Stop*>(again);
+                    if (s->builds.awaitingOverlay() > 0 && s->waits++ < maxWaits)
+                    {
+                        return G_SOURCE_CONTINUE;
+                    }
+                    g_main_loop_quit(s->loop);
+                    return G_SOURCE_REMOVE;
+                },
+                data);
+            return G_SOURCE_REMOVE;
+        }
+        g_main_loop_quit(stop->loop);
         return G_SOURCE_REMOVE;
     };
-    g_unix_signal_add(SIGTERM, quit, loop);
-    g_unix_signal_add(SIGINT, quit, loop);
+    g_unix_signal_add(SIGTERM, quit, &stop);
+    g_unix_signal_add(SIGINT, quit, &stop);
     // The name comes last: the first queued call must find every object,
     // and is answered as soon as the name is ours (a cold activation waits
     // for exactly this), not after more set-up; nor can a SIGTERM that

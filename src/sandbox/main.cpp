@@ -1,8 +1,18 @@
-// left4me-build-run COMMAND [ARG...]: the first process of every build, in
-// the sandbox. It runs COMMAND (the script's shell) with stdout and stderr
-// on two pipes and writes both, as whole lines, to its own stdout, which
-// systemd appends to the job's log file: a line from stderr carries the
-// mark of stream_lines.hpp, which is how clients tell the streams apart.
+// left4me-build-run [--overlay=DIR] [--environment=FILE] COMMAND [ARG...]:
+// the first process of every build, in the sandbox. It runs COMMAND (the
+// script's shell) with stdout and stderr on two pipes and writes both, as
+// whole lines, to its own stdout, which systemd appends to the job's log
+// file: a line from stderr carries the mark of stream_lines.hpp, which is
+// how clients tell the streams apart.
+//
+// --overlay=DIR: first wait until an idmapped mount covers DIR, and run
+// COMMAND in it. The daemon can only idmap the overlay once systemd has
+// allocated the build's dynamic user, after this process started; the
+// mount reaches this namespace by propagation.
+// --environment=FILE: the caller's environment option, NUL-separated
+// KEY=VALUE entries, given to COMMAND only. It never reaches this process's
+// own environment, so nothing the caller or script sets (LD_PRELOAD,
+// GLIBC_TUNABLES, MALLOC_*, ...) changes how the relay behaves.
 //
 // It exits as COMMAND did (the same status, or the same signal, except
 // 128+N for the signals systemd deems clean), so the unit's result and
@@ -26,7 +36,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace {
 
@@ -59,7 +73,10 @@ constexpr uint64_t closingRoom = 1024;
     std::string line =
         (midLine ? "\n" : "") + std::string(1, left4me::stderrMark) + closing + "; the build is stopped.\n";
     (void)!::write(STDOUT_FILENO, line.data(), line.size()); // into the reserved room
-    ::kill(theLog.child, SIGKILL);                           // the rest of the unit goes when we do
+    if (theLog.child > 0)
+    {
+        ::kill(theLog.child, SIGKILL); // the rest of the unit goes when we do
+    }
     ::_exit(exitStatus);
 }
 
@@ -158,6 +175,125 @@ bool pump(int fd, Stream stream, StreamLines& lines, std::string& out, std::size
     }
 }
 
+// Stops before COMMAND ever ran, with a marked stderr line in the log
+// saying why.
+[[noreturn]] void refuseToStart(const std::string& why)
+{
+    std::string line = std::string(1, left4me::stderrMark) + "left4me-build-run: " + why + "\n";
+    (void)!::write(STDOUT_FILENO, line.data(), line.size());
+    ::_exit(1);
+}
+
+// Whether the topmost mount on DIR (per /proc/self/mountinfo, whose lines
+// list mounts in the order they were stacked) is idmapped.
+bool idmappedAt(std::string_view mountinfo, std::string_view dir)
+{
+    bool idmapped = false;
+    std::size_t start = 0;
+    while (start < mountinfo.size())
+    {
+        auto end = mountinfo.find('\n', start);
+        auto line = mountinfo.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+        start = end == std::string_view::npos ? mountinfo.size() : end + 1;
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ...
+        std::array<std::string_view, 6> fields{};
+        std::size_t at = 0;
+        for (auto& field : fields)
+        {
+            auto next = line.find(' ', at);
+            field = line.substr(at, next == std::string_view::npos ? std::string_view::npos : next - at);
+            at = next == std::string_view::npos ? line.size() : next + 1;
+        }
+        if (fields[4] == dir)
+        {
+            idmapped = ("," + std::string(fields[5]) + ",").find(",idmapped,") != std::string::npos;
+        }
+    }
+    return idmapped;
+}
+
+// Waits, a bounded time, for the daemon's idmapped overlay to arrive on
+// DIR, then makes it the working directory.
+void waitForOverlay(const std::string& dir)
+{
+    constexpr int timeoutMs = 120000;
+    int fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+    {
+        refuseToStart("cannot read the mount table: " + std::string(std::strerror(errno)));
+    }
+    for (int waited = 0;;)
+    {
+        std::string table;
+        std::array<char, 65536> chunk{};
+        ssize_t n = 0;
+        (void)::lseek(fd, 0, SEEK_SET);
+        while ((n = ::read(fd, chunk.data(), chunk.size())) > 0)
+        {
+            table.append(chunk.data(), static_cast<std::size_t>(n));
+        }
+        if (idmappedAt(table, dir))
+        {
+            break;
+        }
+        // The mount table's fd reports every change as POLLPRI.
+        pollfd change{fd, POLLPRI, 0};
+        constexpr int stepMs = 1000;
+        if (waited >= timeoutMs)
+        {
+            refuseToStart("the overlay was not mounted on " + dir + " within " + std::to_string(timeoutMs / 1000) +
+                          " s; the build is stopped.");
+        }
+        (void)::poll(&change, 1, stepMs);
+        waited += stepMs; // an upper bound: a change wakes us early
+    }
+    ::close(fd);
+    if (::chdir(dir.c_str()) != 0)
+    {
+        refuseToStart("cannot enter " + dir + ": " + std::strerror(errno));
+    }
+}
+
+// COMMAND's environment: ours, with the caller's entries from FILE set over
+// it. Entries are KEY=VALUE, NUL-terminated, as the daemon wrote them.
+std::vector<std::string> commandEnvironment(const std::string& file)
+{
+    std::vector<std::string> entries;
+    for (char** e = environ; *e != nullptr; ++e)
+    {
+        entries.emplace_back(*e);
+    }
+    if (file.empty())
+    {
+        return entries;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+    {
+        refuseToStart("cannot read the environment file " + file);
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t start = 0;
+    while (start < text.size())
+    {
+        auto end = text.find('\0', start);
+        std::string entry = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        start = end == std::string::npos ? text.size() : end + 1;
+        auto key = entry.substr(0, entry.find('=') + 1);
+        auto same = std::find_if(entries.begin(), entries.end(),
+                                 [&](const std::string& e) { return e.compare(0, key.size(), key) == 0; });
+        if (same != entries.end())
+        {
+            *same = entry;
+        }
+        else
+        {
+            entries.push_back(entry);
+        }
+    }
+    return entries;
+}
+
 [[noreturn]] void exitAs(int status)
 {
     if (WIFSIGNALED(status))
@@ -185,11 +321,51 @@ bool pump(int fd, Stream stream, StreamLines& lines, std::string& out, std::size
 
 int main(int argc, char** argv)
 {
-    if (argc < 2)
+    // First of all: the script runs as the same user, and a dumpable relay
+    // would let it into /proc/<relay>/fd (the log file, unmarked), mem and
+    // environ before the relay had started to guard itself.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    std::string overlay;
+    std::string environmentFile;
+    int first = 1;
+    for (; first < argc && std::string_view(argv[first]).rfind("--", 0) == 0; ++first)
     {
-        std::fputs("usage: left4me-build-run COMMAND [ARG...]\n", stderr);
+        std::string_view option = argv[first];
+        if (option == "--")
+        {
+            ++first;
+            break;
+        }
+        if (option.rfind("--overlay=", 0) == 0)
+        {
+            overlay = option.substr(std::strlen("--overlay="));
+        }
+        else if (option.rfind("--environment=", 0) == 0)
+        {
+            environmentFile = option.substr(std::strlen("--environment="));
+        }
+        else
+        {
+            first = argc; // unknown: usage
+        }
+    }
+    if (first >= argc)
+    {
+        std::fputs("usage: left4me-build-run [--overlay=DIR] [--environment=FILE] COMMAND [ARG...]\n", stderr);
         return 2;
     }
+    if (!overlay.empty())
+    {
+        waitForOverlay(overlay);
+    }
+    auto environment = commandEnvironment(environmentFile);
+    std::vector<char*> envp;
+    envp.reserve(environment.size() + 1);
+    for (auto& entry : environment)
+    {
+        envp.push_back(entry.data());
+    }
+    envp.push_back(nullptr);
     // SIGCHLD is read from a signalfd; blocked before the fork, it cannot
     // be missed.
     sigset_t childMask;
@@ -235,8 +411,8 @@ int main(int argc, char** argv)
         {
             ::_exit(127);
         }
-        ::execv(argv[1], argv + 1);
-        std::fprintf(stderr, "left4me-build-run: cannot run %s: %s\n", argv[1], std::strerror(errno));
+        ::execve(argv[first], argv + first, envp.data());
+        std::fprintf(stderr, "left4me-build-run: cannot run %s: %s\n", argv[first], std::strerror(errno));
         ::_exit(127);
     }
     ::close(outPipe[1]);
@@ -258,9 +434,6 @@ int main(int argc, char** argv)
         theLog.canReserve = false; // run by hand, onto a terminal or a pipe
     }
     reserve(0);
-    // The script runs as the same user: keep it out of /proc/<relay>/fd,
-    // where it could reach the log file without the relay's marks.
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     int exited = ::signalfd(-1, &childMask, SFD_CLOEXEC | SFD_NONBLOCK);
     for (int fd : {outPipe[0], errPipe[0]})
     {

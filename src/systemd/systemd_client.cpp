@@ -15,13 +15,24 @@ constexpr const char* managerPath = "/org/freedesktop/systemd1";
 constexpr const char* managerInterface = "org.freedesktop.systemd1.Manager";
 constexpr const char* propertiesInterface = "org.freedesktop.DBus.Properties";
 
+// systemd's a(iayu): family, address bytes, prefix length.
+using AddressStructs = std::vector<sdbus::Struct<int32_t, std::vector<uint8_t>, uint32_t>>;
+
 sdbus::Variant toVariant(const UnitProperty& property)
 {
     return std::visit(
         [](const auto& v) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, EmptyAddressList>)
+            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, AddressList>)
             {
-                return sdbus::Variant(std::vector<sdbus::Struct<int32_t, std::vector<uint8_t>, uint32_t>>{});
+                AddressStructs list;
+                for (const auto& prefix : v.prefixes)
+                {
+                    auto bytes = prefix.normalized().bytes;
+                    list.emplace_back(prefix.family,
+                                      std::vector<uint8_t>(bytes.begin(), bytes.begin() + prefix.addressBytes()),
+                                      prefix.length);
+                }
+                return sdbus::Variant(list);
             }
             else
             {
@@ -316,24 +327,70 @@ std::shared_ptr<sdbus::IProxy> SystemdClient::unitProxy(const std::string& unit)
     return proxy;
 }
 
+void SystemdClient::serviceProperties(
+    const std::string& unit,
+    std::function<void(const sdbus::Error*, const std::map<std::string, sdbus::Variant>&)> done)
+{
+    using Properties = std::map<std::string, sdbus::Variant>;
+    call<Properties>(
+        unitProxy(unit), propertiesInterface, "GetAll",
+        std::function<void(const sdbus::Error*, Properties)>(
+            [done = std::move(done)](const sdbus::Error* error, const Properties& props) { done(error, props); }),
+        std::string("org.freedesktop.systemd1.Service"));
+}
+
 void SystemdClient::serviceOutcome(const std::string& unit,
                                    std::function<void(const sdbus::Error*, ServiceOutcome)> done)
 {
-    using Properties = std::map<std::string, sdbus::Variant>;
-    call<Properties>(unitProxy(unit), propertiesInterface, "GetAll",
-                     std::function<void(const sdbus::Error*, Properties)>(
-                         [done = std::move(done)](const sdbus::Error* error, const Properties& props) {
-                             ServiceOutcome outcome;
-                             if (error == nullptr)
-                             {
-                                 outcome.result = variantOr<std::string>(props, "Result", "");
-                                 outcome.execMainCode = variantOr<int32_t>(props, "ExecMainCode", 0);
-                                 outcome.execMainStatus = variantOr<int32_t>(props, "ExecMainStatus", 0);
-                                 outcome.execMainStartUsec = variantOr<uint64_t>(props, "ExecMainStartTimestamp", 0);
-                             }
-                             done(error, outcome);
-                         }),
-                     std::string("org.freedesktop.systemd1.Service"));
+    serviceProperties(unit, [done = std::move(done)](const sdbus::Error* error, const auto& props) {
+        ServiceOutcome outcome;
+        if (error == nullptr)
+        {
+            outcome.result = variantOr<std::string>(props, "Result", "");
+            outcome.execMainCode = variantOr<int32_t>(props, "ExecMainCode", 0);
+            outcome.execMainStatus = variantOr<int32_t>(props, "ExecMainStatus", 0);
+            outcome.execMainStartUsec = variantOr<uint64_t>(props, "ExecMainStartTimestamp", 0);
+        }
+        done(error, outcome);
+    });
+}
+
+void SystemdClient::serviceUser(const std::string& unit, std::function<void(const sdbus::Error*, ServiceUser)> done)
+{
+    serviceProperties(unit, [done = std::move(done)](const sdbus::Error* error, const auto& props) {
+        ServiceUser user;
+        if (error == nullptr)
+        {
+            user.uid = variantOr<uint32_t>(props, "UID", ServiceUser::none);
+            user.gid = variantOr<uint32_t>(props, "GID", ServiceUser::none);
+        }
+        done(error, user);
+    });
+}
+
+void SystemdClient::addressAllow(const std::string& unit,
+                                 std::function<void(const sdbus::Error*, std::vector<net::IpPrefix>)> done)
+{
+    call<sdbus::Variant>(unitProxy(unit), propertiesInterface, "Get",
+                         std::function<void(const sdbus::Error*, sdbus::Variant)>(
+                             [done = std::move(done)](const sdbus::Error* error, const sdbus::Variant& value) {
+                                 std::vector<net::IpPrefix> prefixes;
+                                 if (error == nullptr)
+                                 {
+                                     for (const auto& entry : value.get<AddressStructs>())
+                                     {
+                                         net::IpPrefix prefix;
+                                         prefix.family = entry.get<0>();
+                                         const auto& bytes = entry.get<1>();
+                                         std::copy_n(bytes.begin(), std::min(bytes.size(), prefix.bytes.size()),
+                                                     prefix.bytes.begin());
+                                         prefix.length = entry.get<2>();
+                                         prefixes.push_back(prefix.normalized());
+                                     }
+                                 }
+                                 done(error, std::move(prefixes));
+                             }),
+                         std::string("org.freedesktop.systemd1.Service"), std::string("IPAddressAllow"));
 }
 
 void SystemdClient::activeState(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)

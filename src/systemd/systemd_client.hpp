@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/ip_prefix.hpp"
 #include "util/bounded_map.hpp"
 #include "util/call_gate.hpp"
 #include "util/glib_source.hpp"
@@ -19,15 +20,17 @@ namespace left4me {
 
 // One unit property to set, in plain types so that the code choosing
 // properties stays free of the bus (see build/unit_properties.hpp).
-// An empty IP address list (a(iayu)), e.g. to clear IPAddressAllow=.
-struct EmptyAddressList
+// An IP address list (a(iayu)), as IPAddressAllow= takes it: setting an
+// empty one clears the list, a later non-empty one in the same call adds.
+struct AddressList
 {
+    std::vector<net::IpPrefix> prefixes;
 };
 
 struct UnitProperty
 {
     std::string name;
-    std::variant<bool, uint64_t, std::string, EmptyAddressList> value;
+    std::variant<bool, uint64_t, std::string, AddressList> value;
 };
 
 // What a service unit left behind once it stopped.
@@ -37,6 +40,15 @@ struct ServiceOutcome
     uint64_t execMainStartUsec = 0; // 0: this (possibly freshly loaded) unit never ran
     int32_t execMainCode = 0;
     int32_t execMainStatus = 0;
+};
+
+// The user systemd runs a service as: with DynamicUser=, the one it
+// allocated for this run. nobody when the unit is not running.
+struct ServiceUser
+{
+    static constexpr uint32_t none = 0xffffffff; // systemd's "unset"
+    uint32_t uid = none;
+    uint32_t gid = none;
 };
 
 // The error sd-bus makes up when a call gets no answer within its timeout
@@ -85,6 +97,10 @@ class SystemdClient
     void enableUnitFile(const std::string& unit, Done done);
     void disableUnitFile(const std::string& unit, Done done);
     void serviceOutcome(const std::string& unit, std::function<void(const sdbus::Error*, ServiceOutcome)> done);
+    void serviceUser(const std::string& unit, std::function<void(const sdbus::Error*, ServiceUser)> done);
+    // UNIT's IPAddressAllow= as loaded (its unit file and drop-ins).
+    void addressAllow(const std::string& unit,
+                      std::function<void(const sdbus::Error*, std::vector<net::IpPrefix>)> done);
     void activeState(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done);
 
     // Calls ON_CHANGE with the new ActiveState each time systemd announces a
@@ -115,6 +131,9 @@ class SystemdClient
     void stopUnanswered(const std::string& unit, sdbus::Error error,
                         std::function<void(const sdbus::Error*, std::string)> done);
     std::shared_ptr<sdbus::IProxy> unitProxy(const std::string& unit);
+    // Every property of UNIT's org.freedesktop.systemd1.Service interface.
+    void serviceProperties(const std::string& unit,
+                           std::function<void(const sdbus::Error*, const std::map<std::string, sdbus::Variant>&)> done);
     void onJobRemoved(const std::string& jobPath, const std::string& result);
     void onUnitChanged(sdbus::Message& message);
     // True if MESSAGE, a WHAT signal, comes from systemd itself.

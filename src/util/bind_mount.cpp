@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <utility>
 
 namespace left4me {
@@ -61,58 +62,87 @@ UniqueFd openSource(const std::string& root, const std::string& relative)
     return dir;
 }
 
-} // namespace
-
-void BindMount::checkSource(const std::string& root, const std::string& relative)
+// A detached clone of DIR, nosuid,nodev, idmapped through USERNS_FD.
+UniqueFd cloneTree(int dir, const std::string& shown, int usernsFd)
 {
-    inHostMountNamespace([&] { (void)openSource(root, relative); });
+    UniqueFd tree(openTree(dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+    if (!tree)
+    {
+        fail("cannot clone " + shown, "open_tree");
+    }
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(usernsFd);
+    if (mountSetattr(tree.get(), "", AT_EMPTY_PATH, &attr) != 0)
+    {
+        if (errno == ENOSYS)
+        {
+            fail("", "mount_setattr");
+        }
+        if (errno == EINVAL || errno == EOPNOTSUPP || errno == EPERM)
+        {
+            // overlayfs (among others) refuses idmapped mounts with EINVAL.
+            errno = EOPNOTSUPP;
+            fail(shown + " is on a filesystem that cannot be idmapped");
+        }
+        fail("cannot make the clone of " + shown + " nosuid,nodev and idmapped");
+    }
+    return tree;
 }
 
-BindMount BindMount::create(const std::string& root, const std::string& relative, const std::string& target,
-                            int usernsFd)
+} // namespace
+
+BindSource BindSource::open(const std::string& root, const std::string& relative, int probeUsernsFd)
 {
-    BindMount bind;
+    UniqueFd dir;
+    auto shown = root + "/" + relative;
     // Resolve and clone in PID 1's namespace: the daemon's own view of the
     // roots may be read-only (ProtectSystem=), and a clone keeps that flag.
     inHostMountNamespace([&] {
-        UniqueFd dir = openSource(root, relative);
-        UniqueFd tree(openTree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
-        if (!tree)
+        dir = openSource(root, relative);
+        if (probeUsernsFd >= 0)
         {
-            fail("cannot clone " + root + "/" + relative, "open_tree");
+            (void)cloneTree(dir.get(), shown, probeUsernsFd); // a trial, thrown away unattached
         }
-        mount_attr attr{};
-        attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-        if (usernsFd >= 0)
-        {
-            attr.attr_set |= MOUNT_ATTR_IDMAP;
-            attr.userns_fd = static_cast<uint64_t>(usernsFd);
-        }
-        if (mountSetattr(tree.get(), "", AT_EMPTY_PATH, &attr) != 0)
-        {
-            if (errno == ENOSYS)
-            {
-                fail("", "mount_setattr");
-            }
-            if (usernsFd >= 0 && (errno == EINVAL || errno == EOPNOTSUPP || errno == EPERM))
-            {
-                // overlayfs (among others) refuses idmapped mounts with EINVAL.
-                errno = EOPNOTSUPP;
-                fail(root + "/" + relative + " is on a filesystem that cannot be idmapped");
-            }
-            fail("cannot make the clone of " + root + "/" + relative + " nosuid,nodev");
-        }
+    });
+    return {std::move(dir), shown};
+}
+
+BindMount BindSource::attach(const std::string& target, int usernsFd) const
+{
+    BindMount bind;
+    inHostMountNamespace([&] {
+        UniqueFd tree = cloneTree(dir_.get(), shown_, usernsFd);
         if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST)
         {
             fail("cannot create the mount point " + target);
         }
         if (moveMount(tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
         {
-            fail("cannot attach " + root + "/" + relative + " at " + target, "move_mount");
+            fail("cannot attach " + shown_ + " at " + target, "move_mount");
         }
         bind.target_ = target;
     });
     return bind;
+}
+
+bool BindMount::isMounted(const std::string& target)
+{
+    bool mounted = false;
+    inHostMountNamespace([&] {
+        // A mount on TARGET gives it another mount id than its parent's.
+        struct statx here
+        {
+        };
+        struct statx parent
+        {
+        };
+        auto dir = std::filesystem::path(target).parent_path();
+        mounted = ::statx(AT_FDCWD, target.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &here) == 0 &&
+                  ::statx(AT_FDCWD, dir.c_str(), AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &parent) == 0 &&
+                  here.stx_mnt_id != parent.stx_mnt_id;
+    });
+    return mounted;
 }
 
 void BindMount::detach(const std::string& target)

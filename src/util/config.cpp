@@ -159,14 +159,13 @@ Config parseConfig(std::string_view text)
         {"owner_user", [&](const Json& v, const std::string& k) { config.ownerUser = userName(v, k); }},
         {"sandbox_user",
          [&](const Json& v, const std::string& k) {
-             // The build template is a static unit file with User= written
-             // in it, and the idmap must map exactly that user; a different
-             // value here would silently give the build's files the wrong
-             // owner, so only the template's user is accepted.
-             if (userName(v, k) != Config{}.sandboxUser)
+             // Obsolete: every build now runs as a dynamic user of its own.
+             // The one value older releases accepted is still read (and
+             // changes nothing), so that their configurations keep working.
+             if (userName(v, k) != "left4me-sandbox")
              {
-                 fail(k, "must be \"" + Config{}.sandboxUser +
-                             "\", the User= of left4me-build@.service (the template is static)");
+                 fail(k, "is obsolete and only \"left4me-sandbox\" is accepted: every build runs as a dynamic "
+                         "user of its own (DynamicUser= in left4me-build@.service); remove the key");
              }
          }},
         {"limits", [&](const Json& v, const std::string&) { applyLimits(config.limits, v); }},
@@ -226,10 +225,6 @@ Config parseConfig(std::string_view text)
             fail(key, "unknown key (known: " + known + ")");
         }
         handler->second(value, key);
-    }
-    if (config.ownerUser == config.sandboxUser)
-    {
-        fail("owner_user", "must differ from sandbox_user, or the sandbox could write as the owner");
     }
     return config;
 }

@@ -29,7 +29,6 @@ struct Config
     std::vector<std::string> capsAllowlist = {"cap_net_raw", "cap_net_admin", "cap_net_bind_service", "cap_bpf",
                                               "cap_perfmon"};
     std::string ownerUser = "left4me";
-    std::string sandboxUser = "left4me-sandbox";
     BuildLimits limits;
     uint32_t idleTimeoutSec = 30;
     uint32_t polkitTimeoutSec = 20;

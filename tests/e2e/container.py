@@ -2,7 +2,7 @@
 
 The machine's root, bind-mounted and covered by an overlay whose upper layer
 lives on a tmpfs, boots under systemd-nspawn with the real systemd as PID 1,
-a real system bus and a bus-activated polkitd (see
+a network namespace of its own, a real system bus and a bus-activated polkitd (see
 ../shared/notes/systemd-container.md). The build is installed into it with
 `meson install`, so the tests drive exactly what a deployment runs. Nothing
 the container does reaches the machine's own root.
@@ -99,6 +99,10 @@ class Container:
             ["systemd-nspawn", "-D", self.root, "--boot", "--register=no", "--keep-unit",
              "--link-journal=no", "--uuid=" + secrets.token_hex(16), "--capability=all",
              "--system-call-filter=bpf",
+             # A network namespace of its own, with only lo: whatever a test
+             # sends (tests/e2e/netlab.py builds an internet in it) stays on
+             # this machine, and the host's own services are out of reach.
+             "--private-network",
              # Live views of the tree: the overlay's lower layer may show a
              # stale copy of files rewritten after it was mounted.
              "--bind-ro=" + self.source_dir, "--bind=" + self.build_dir,

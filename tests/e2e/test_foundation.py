@@ -63,10 +63,13 @@ def no_build_mounts(svc):
     return "/run/left4me-builder/jobs" not in svc.c.sh("findmnt --task 1 -n -o TARGET").stdout
 
 
-def test_a_build_runs_as_the_sandbox_user_in_the_overlay_and_leaves_no_mount(svc):
+def test_a_build_runs_as_a_dynamic_user_of_its_own_in_the_overlay_and_leaves_no_mount(svc):
     path = svc.overlay("demo")
-    out = svc.build("demo", 'id -un; pwd; echo "$OVERLAY"; echo data > made-by-build')
-    assert out["lines"] == ["left4me-sandbox", "/overlay", "/overlay"]
+    out = svc.build("demo", 'echo "$USER"; id -u; pwd; echo "$OVERLAY"; echo data > made-by-build')
+    job = out["properties"]["Id"]
+    user, uid, pwd, overlay = out["lines"]
+    assert (user, pwd, overlay) == (f"left4me-build-{job}", "/overlay", "/overlay")
+    assert 61184 <= int(uid) <= 65519  # systemd's range for dynamic users
     assert out["properties"]["State"] == "succeeded"
     assert svc.c.run(["cat", f"{path}/made-by-build"]).stdout == "data\n"
     assert no_build_mounts(svc)
@@ -95,11 +98,11 @@ def test_a_build_systemd_refuses_to_start_ends_failed_with_result_resources_and_
 def test_a_builds_files_land_owned_by_the_owner_user(svc):
     path = svc.overlay("demo")
     out = svc.build("demo", "mkdir -p a/b/c && echo x > a/b/c/file && touch top && ln -s top link && "
-                            "ls -ln top | cut -d' ' -f3")
+                            "id -u && ls -ln top | cut -d' ' -f3")
     assert out["properties"]["State"] == "succeeded", out
-    sandbox_uid = svc.c.run(["id", "-u", "left4me-sandbox"]).stdout.strip()
+    sandbox_uid, seen_owner = out["lines"]
     # Inside, the script sees its own files as its own.
-    assert out["lines"] == [sandbox_uid]
+    assert seen_owner == sandbox_uid
     owners = set(svc.c.sh(f"find {path} -mindepth 1 -printf '%u:%g\\n'").stdout.split())
     assert owners == {"left4me:left4me"}
     assert svc.c.sh(f"find {path} -uid {sandbox_uid}").stdout == ""

@@ -45,8 +45,7 @@ void checkConfig(std::string_view text)
     {
         FUZZ_CHECK(validate::normalizeCapabilityName(name) == name);
     }
-    FUZZ_CHECK(!validate::userName(config.ownerUser) && !validate::userName(config.sandboxUser));
-    FUZZ_CHECK(config.ownerUser != config.sandboxUser);
+    FUZZ_CHECK(!validate::userName(config.ownerUser));
     FUZZ_CHECK(config.limits.memoryMaxBytes > 0 && config.limits.tasksMax > 0 && config.limits.cpuQuotaPercent > 0 &&
                config.limits.timeoutSec > 0);
     FUZZ_CHECK(config.idleTimeoutSec > 0 && config.polkitTimeoutSec > 0 && config.polkitInteractiveTimeoutSec > 0);

@@ -101,20 +101,23 @@ TEST_CASE("the build hash covers the script and every effective option, and fixe
     CHECK(epoch < 315532800 + 946684800);
 }
 
-TEST_CASE("network none empties the unit's IP allow list; public keeps the template's")
+TEST_CASE("network none sets the unit's IP allow list to exactly nothing; public leaves it to publicEgress")
 {
     auto options = std::get<BuildOptions>(parseBuildOptions({{"network", std::string("none")}}, ceilings()));
-    auto has = [](const std::vector<UnitProperty>& properties, const char* name) {
+    auto allowLists = [](const std::vector<UnitProperty>& properties) {
+        std::vector<AddressList> lists;
         for (const auto& p : properties)
         {
-            if (p.name == name)
+            if (p.name == "IPAddressAllow")
             {
-                return true;
+                lists.push_back(std::get<AddressList>(p.value));
             }
         }
-        return false;
+        return lists;
     };
-    CHECK(has(buildUnitProperties(options), "IPAddressAllow"));
+    auto none = allowLists(buildUnitProperties(options));
+    REQUIRE(none.size() == 1);
+    CHECK(none[0].prefixes.empty()); // under the template's IPAddressDeny=any: nothing at all
     options.network = Network::publicOnly;
-    CHECK_FALSE(has(buildUnitProperties(options), "IPAddressAllow"));
+    CHECK(allowLists(buildUnitProperties(options)).empty());
 }

@@ -26,7 +26,6 @@ TEST_CASE("an empty configuration gives the documented defaults")
     CHECK(config.runtimeRoot == "/var/lib/left4me/runtime");
     CHECK(config.addonsRoot == "/var/lib/left4me/addons");
     CHECK(config.ownerUser == "left4me");
-    CHECK(config.sandboxUser == "left4me-sandbox");
     CHECK(config.idleTimeoutSec == 30);
     CHECK(config.layerRoots.size() == 4);
     CHECK(config.capsAllowlist.size() == 5);
@@ -51,7 +50,6 @@ TEST_CASE("configuration keys override the defaults")
     CHECK(config.limits.timeoutSec == 10);
     CHECK(config.idleTimeoutSec == 5);
     CHECK(config.capsAllowlist == std::vector<std::string>{"cap_net_raw"});
-    CHECK(config.sandboxUser == "left4me-sandbox");
     CHECK(config.maxRunningBuildsPerUser == 2);
     CHECK(config.polkitInteractiveTimeoutSec == 60);
     CHECK(config.jobRetentionSec == 3600);
@@ -74,9 +72,8 @@ TEST_CASE("a bad value stops the daemon with an error naming the key")
     CHECK(errorOf(R"({"owner_user": "Bad:Name"})").find("\"owner_user\"") != std::string::npos);
     CHECK(errorOf(R"({"caps_allowlist": ["cap net"]})").find("\"caps_allowlist\"") != std::string::npos);
     CHECK(errorOf(R"({"sandbox_user": "left4me"})").find("\"sandbox_user\"") != std::string::npos);
-    // The template's User= is static, so no other sandbox user can work.
-    CHECK(errorOf(R"({"sandbox_user": "builder"})").find("User= of left4me-build@.service") != std::string::npos);
-    CHECK(errorOf(R"({"owner_user": "left4me-sandbox"})").find("\"owner_user\"") != std::string::npos);
+    // Obsolete: builds run as dynamic users; only the old default is still read.
+    CHECK(errorOf(R"({"sandbox_user": "builder"})").find("dynamic user of its own") != std::string::npos);
     CHECK(errorOf("[1]").find("JSON object") != std::string::npos);
     CHECK(errorOf("{").find("not valid JSON") != std::string::npos);
 }
