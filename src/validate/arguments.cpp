@@ -75,10 +75,12 @@ Problem absoluteDirectoryPath(std::string_view path)
     for (char c : path)
     {
         auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f || c == ',' || c == ':' || c == '\\' || c == '=')
+        // overlayfs splits its options on , and lowerdir= on :, and mount(8)
+        // reads a " in an option as a quote.
+        if (u < 0x20 || u == 0x7f || c == ',' || c == ':' || c == '\\' || c == '=' || c == '"')
         {
             return quoteArgument(path) +
-                   " contains a control character or one of , : \\ = which are not allowed in paths";
+                   " contains a control character or one of , : \\ = \" which are not allowed in paths";
         }
     }
     if (path == "/")

@@ -106,6 +106,7 @@ CASES = [
     ("Mount", ["inst", ["overlays/demo"], {}], "InvalidArgument", "layers"),
     ("Mount", ["inst", [f"{OV}/a:b"], {}], "InvalidArgument", "layers"),
     ("Mount", ["inst", [f"{OV}/a,b"], {}], "InvalidArgument", "layers"),
+    ("Mount", ["inst", [f'{OV}/a"b'], {"persistent": True}], "InvalidArgument", "layers"),
     ("Mount", ["inst", [f"{OV}/a\nb"], {}], "InvalidArgument", "layers"),
     ("Mount", ["inst", [f"{OV}/demo/../../../../etc"], {}], "InvalidArgument", "layers"),
     ("Mount", ["inst", ["/etc"], {}], "InvalidArgument", "/etc"),

@@ -219,6 +219,39 @@ def test_a_persistent_mount_gets_an_enabled_unit_file_and_unmount_removes_it(svc
     assert mounts_of(svc, where) == ""
 
 
+@pytest.mark.parametrize("name", ["pct/%E", "odd 'name %n"])
+def test_a_persistent_mount_names_its_layers_literally_whatever_their_characters(svc, clean_mounts, name):
+    """A unit file is parsed: %E is /etc to systemd. A layer directory named
+    "%E" beside a symlink "etc" -> /etc used to mount the host's /etc; each
+    string is now escaped for the setting it goes into, so systemd reads
+    back the very path (specifiers, blanks and quotes included; a double
+    quote, which mount(8) would read as quoting, is refused at the door)."""
+    top = f"{L4M}/installation/{name.split('/')[0]}"
+    layer = f"{L4M}/installation/{name}"
+    svc.c.run(["rm", "-rf", top])
+    svc.c.run(["mkdir", "-p", layer])
+    if layer != top:
+        svc.c.run(["ln", "-s", "/etc", f"{top}/etc"])  # what "%E" would lead to, beside it
+    svc.c.write(f"{layer}/marker", "layer\n")
+    svc.c.run(["chown", "-R", "left4me:", top])
+    answer = svc.call("Mount", "pct", [layer], {"persistent": True})
+    assert "reply" in answer, answer
+    where = answer["reply"][0]
+    unit = "var-lib-left4me-runtime-pct-merged.mount"
+    try:
+        assert svc.c.run(["ls", where]).stdout.split() == ["marker"]
+        for _ in range(2):  # as loaded, and as read back from the file
+            shown = {key: svc.unit_property(unit, key) for key in ("Where", "Options", "RequiresMountsFor")}
+            assert shown["Where"] == where
+            assert f"lowerdir={layer}," in shown["Options"]
+            assert layer in shown["RequiresMountsFor"]
+            svc.c.run(["systemctl", "daemon-reload"])
+        assert svc.call("Mount", "pct", [layer], {"persistent": True}) == {"reply": [where]}
+    finally:
+        assert svc.call("Unmount", "pct") == {"reply": []}
+        svc.c.run(["rm", "-rf", top])
+
+
 def test_64_layers_with_long_paths_mount(svc, clean_mounts):
     names = [f"{L4M}/overlays/" + ("L%02d-" % i) + "x" * 90 for i in range(64)]
     svc.c.sh("; ".join(f"mkdir -p {n} && echo {i} > {n}/f{i}" for i, n in enumerate(names)))

@@ -60,7 +60,7 @@ TEST_CASE("an absolute directory path is normalized and safe in a mount option s
     CHECK(validate::absoluteDirectoryPath("/var//lib"));
     CHECK(validate::absoluteDirectoryPath("/var/./lib"));
     CHECK(validate::absoluteDirectoryPath("/var/../etc"));
-    for (const char* bad : {"/a,b", "/a:b", "/a\\b", "/a=b", "/a\nb", "/a\tb"})
+    for (const char* bad : {"/a,b", "/a:b", "/a\\b", "/a=b", "/a\nb", "/a\tb", "/a\"b"})
     {
         CAPTURE(bad);
         CHECK(validate::absoluteDirectoryPath(bad));
