@@ -17,6 +17,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -119,28 +121,45 @@ void setCapabilities(int fd, const std::vector<cap_value_t>& values)
     }
 }
 
-// Opens the binary beneath the add-on root, refusing symlinks anywhere.
-UniqueFd openBinary(int rootFd, const std::string& relative, const std::string& shown)
+// Maps an openat2 failure on the way to SHOWN to the refusal it means.
+[[noreturn]] void refuseOpen(int error, const std::string& shown, const char* what)
+{
+    switch (error)
+    {
+    case ENOENT:
+        invalid("Argument binary: " + shown + " does not exist.");
+    case ELOOP:
+        invalid("Argument binary: " + shown + " has a symlink in its path; symlinks are refused.");
+    case EXDEV:
+        invalid("Argument binary: " + shown + " leaves the add-on root or crosses a mount point.");
+    case ENOTDIR:
+        invalid("Argument binary: a component of " + shown + " is not a directory.");
+    default:
+        failed(std::string("Cannot open ") + what + " of " + shown + ": " + errnoText(error));
+    }
+}
+
+// The directory that holds the binary, beneath the add-on root, refusing
+// symlinks anywhere: the binary is opened, and its copy made, in it.
+UniqueFd openBinaryDirectory(int rootFd, const std::string& relative, const std::string& shown)
+{
+    UniqueFd dir = openBeneath(rootFd, relative, O_PATH | O_DIRECTORY);
+    if (!dir)
+    {
+        refuseOpen(errno, shown, "the directory");
+    }
+    return dir;
+}
+
+// Opens the binary NAME in the directory DIR_FD, refusing a symlink.
+UniqueFd openBinary(int dirFd, const std::string& name, const std::string& shown)
 {
     // No O_NOFOLLOW: with O_PATH it would open a trailing symlink itself;
     // without it RESOLVE_NO_SYMLINKS refuses any symlink with ELOOP.
-    UniqueFd path = openBeneath(rootFd, relative, O_PATH);
+    UniqueFd path = openBeneath(dirFd, name, O_PATH);
     if (!path)
     {
-        int error = errno;
-        switch (error)
-        {
-        case ENOENT:
-            invalid("Argument binary: " + shown + " does not exist.");
-        case ELOOP:
-            invalid("Argument binary: " + shown + " has a symlink in its path; symlinks are refused.");
-        case EXDEV:
-            invalid("Argument binary: " + shown + " leaves the add-on root or crosses a mount point.");
-        case ENOTDIR:
-            invalid("Argument binary: a component of " + shown + " is not a directory.");
-        default:
-            failed("Cannot open " + shown + ": " + errnoText(error));
-        }
+        refuseOpen(errno, shown, "the file");
     }
     struct stat st
     {
@@ -161,6 +180,68 @@ UniqueFd openBinary(int rootFd, const std::string& relative, const std::string& 
         failed("Cannot open " + shown + ": " + errnoText(errno));
     }
     return fd;
+}
+
+// What carries capabilities must be writable by root alone. A binary the
+// owner user may write keeps its capabilities when rewritten through a
+// shared writable mapping (only write() clears them), and a mapping or
+// writable fd opened before any chown would outlive it. So the
+// capabilities go on a copy: a new file, root's from its first moment
+// (mode 0 until it is complete, so nobody else ever opens it), with the
+// source's contents read through the checked fd, its group and its read
+// and execute bits, no write bits. It is created under TMP_NAME beside the
+// binary; the caller renames it over the binary.
+UniqueFd rootOwnedCopy(int dirFd, int source, const struct stat& st, const std::string& tmpName,
+                       const std::string& shown)
+{
+    UniqueFd copy(::openat(dirFd, tmpName.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0));
+    if (!copy)
+    {
+        failed("Step \"copy the binary\" failed: cannot create a file beside " + shown + ": " + errnoText(errno) +
+               "; nothing was changed.");
+    }
+    auto fail = [&](const std::string& step) {
+        int error = errno;
+        (void)::unlinkat(dirFd, tmpName.c_str(), 0);
+        failed("Step \"" + step + "\" failed: " + errnoText(error) + "; nothing was changed.");
+    };
+    off_t in = 0;
+    std::array<char, 65536> buffer{};
+    for (;;)
+    {
+        ssize_t n = ::pread(source, buffer.data(), buffer.size(), in);
+        if (n < 0 && errno == EINTR)
+        {
+            continue;
+        }
+        if (n < 0)
+        {
+            fail("copy the binary");
+        }
+        if (n == 0)
+        {
+            break;
+        }
+        for (ssize_t done = 0; done < n;)
+        {
+            ssize_t w = ::write(copy.get(), buffer.data() + done, static_cast<std::size_t>(n - done));
+            if (w < 0 && errno != EINTR)
+            {
+                fail("copy the binary");
+            }
+            done += std::max<ssize_t>(w, 0);
+        }
+        in += n;
+    }
+    if (::fchown(copy.get(), 0, st.st_gid) != 0 || ::fchmod(copy.get(), st.st_mode & 0555) != 0)
+    {
+        fail("make the copy root's and read-only");
+    }
+    if (::fsync(copy.get()) != 0)
+    {
+        fail("write the copy to disk");
+    }
+    return copy;
 }
 
 // Returns the stat it checked: its device and inode identify the binary
@@ -316,22 +397,18 @@ void CapsService::apply(const ApplyCapsRequest& request) const
     auto addonPath = config.addonsRoot + "/" + request.addon;
     auto relative = request.addon + "/versions/" + request.version + "/" + request.binary;
     auto shown = config.addonsRoot + "/" + relative;
-    UniqueFd fd = openBinary(root.get(), relative, shown);
+    auto slash = relative.rfind('/');
+    auto name = relative.substr(slash + 1);
+    UniqueFd dir = openBinaryDirectory(root.get(), relative.substr(0, slash), shown);
+    UniqueFd fd = openBinary(dir.get(), name, shown);
     auto st = checkBinary(fd.get(), shown, owner, config.ownerUser);
-
     auto oldXattr = readCapabilityXattr(fd.get());
     auto oldText = currentCapabilityText(fd.get());
-    if (!request.activate)
+    UniqueFd addon;
+    std::optional<std::string> oldCurrent;
+    if (request.activate)
     {
-        // One xattr write: it happens whole or not at all.
-        setCapabilities(fd.get(), check.values);
-    }
-    else
-    {
-        // Two steps (the xattr, then the link): an intent on disk lets the
-        // next daemon undo the first if this one dies before the second.
-        UniqueFd addon = openAddon(root.get(), request.addon);
-        std::optional<std::string> oldCurrent;
+        addon = openAddon(root.get(), request.addon);
         try
         {
             oldCurrent = readCurrent(addon.get(), addonPath);
@@ -340,31 +417,78 @@ void CapsService::apply(const ApplyCapsRequest& request) const
         {
             throw sdbus::Error(e.getName(), e.getMessage() + "; nothing was changed.");
         }
-        CapsIntent intent{request.addon, request.version, request.binary, st.st_dev, st.st_ino, oldXattr, oldCurrent};
+    }
+
+    // Everything is checked. The copy is invisible to anyone but root until
+    // it is renamed over the binary, which is one step: the binary is the
+    // old file or the capable copy, never a mix.
+    static std::atomic<unsigned> counter{0};
+    auto tmpName = capsTmpPrefix(request.binary) + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    UniqueFd copy = rootOwnedCopy(dir.get(), fd.get(), st, tmpName, shown);
+    struct stat copied
+    {
+    };
+    (void)::fstat(copy.get(), &copied);
+    auto undoCopy = [&] { (void)::unlinkat(dir.get(), tmpName.c_str(), 0); };
+    try
+    {
+        setCapabilities(copy.get(), check.values);
+    }
+    catch (const sdbus::Error& e)
+    {
+        undoCopy();
+        throw sdbus::Error(e.getName(), e.getMessage() + "; nothing was changed.");
+    }
+    // The next daemon finishes or undoes what this one leaves half done.
+    CapsIntent intent{request.addon, request.version, request.binary,   copied.st_dev, copied.st_ino,
+                      oldXattr,      oldCurrent,      request.activate, tmpName};
+    try
+    {
+        std::filesystem::create_directories(intentDir_);
+        replaceFile(intentPath(request.addon), toJson(intent), 0600);
+    }
+    catch (const std::exception& e)
+    {
+        undoCopy();
+        failed(std::string("Cannot record the call, so nothing was changed: ") + e.what());
+    }
+    auto forgetIntent = [&] { (void)::unlink(intentPath(request.addon).c_str()); };
+    if (::renameat(dir.get(), tmpName.c_str(), dir.get(), name.c_str()) != 0)
+    {
+        int error = errno;
+        undoCopy();
+        forgetIntent();
+        failed("Step \"replace " + shown + " with its capable copy\" failed: " + errnoText(error) +
+               "; nothing was changed.");
+    }
+    // The directory is the owner's, who may rename entries in it at any
+    // time: make sure the binary is our copy, or leave no capable file.
+    struct stat now
+    {
+    };
+    if (::fstatat(dir.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || now.st_dev != copied.st_dev ||
+        now.st_ino != copied.st_ino)
+    {
+        restoreCapabilityXattr(copy.get(), std::nullopt);
+        forgetIntent();
+        failed("Argument binary: " + shown + " was replaced while ApplyCaps ran; run it again.");
+    }
+    if (request.activate)
+    {
         try
         {
-            std::filesystem::create_directories(intentDir_);
-            replaceFile(intentPath(request.addon), toJson(intent), 0600);
-        }
-        catch (const std::exception& e)
-        {
-            failed(std::string("Cannot record the activation, so nothing was changed: ") + e.what());
-        }
-        try
-        {
-            setCapabilities(fd.get(), check.values);
             activate(addon.get(), request, addonPath);
         }
         catch (const sdbus::Error& e)
         {
-            restoreCapabilityXattr(fd.get(), oldXattr);
-            (void)::unlink(intentPath(request.addon).c_str());
+            restoreCapabilityXattr(copy.get(), oldXattr);
+            forgetIntent();
             throw sdbus::Error(e.getName(), "Activation failed, and the binary's previous capabilities were "
                                             "restored. " +
                                                 e.getMessage());
         }
-        (void)::unlink(intentPath(request.addon).c_str());
     }
+    forgetIntent();
     auto newText = capabilityText(check.names);
     log::notice("Capabilities of " + shown + " set to \"" + newText + "\" (were \"" + oldText + "\")" +
                     (request.activate ? "; " + request.version + " activated" : ""),
@@ -423,23 +547,39 @@ void CapsService::settle(const CapsIntent& intent) const
     {
         failed("The add-ons root " + config_.addonsRoot + " cannot be opened: " + errnoText(errno));
     }
-    UniqueFd addon = openAddon(root.get(), intent.addon);
-    removeTmpLinks(addon.get());
-    auto target = "versions/" + intent.version;
-    auto current = readCurrent(addon.get(), addonPath);
-    if (current == target && intent.oldCurrent != target)
+    auto slash = relative.rfind('/');
+    UniqueFd dir = openBinaryDirectory(root.get(), relative.substr(0, slash), shown);
+    if (!intent.tmpName.empty() && ::unlinkat(dir.get(), intent.tmpName.c_str(), 0) == 0)
     {
-        // The rename happened: only the intent's removal was lost.
-        report(LOG_NOTICE, "The interrupted ApplyCaps of " + shown + " had activated " + intent.version + "; kept");
-        return;
+        report(LOG_NOTICE, "Removed the copy an interrupted ApplyCaps of " + shown + " left beside it");
     }
-    UniqueFd fd = openBinary(root.get(), relative, shown);
+    UniqueFd addon = openAddon(root.get(), intent.addon);
+    if (intent.activate)
+    {
+        removeTmpLinks(addon.get());
+        auto target = "versions/" + intent.version;
+        auto current = readCurrent(addon.get(), addonPath);
+        if (current == target && intent.oldCurrent != target)
+        {
+            // The rename happened: only the intent's removal was lost.
+            report(LOG_NOTICE, "The interrupted ApplyCaps of " + shown + " had activated " + intent.version + "; kept");
+            return;
+        }
+    }
+    UniqueFd fd = openBinary(dir.get(), relative.substr(slash + 1), shown);
     struct stat st
     {
     };
     if (::fstat(fd.get(), &st) != 0 || st.st_dev != intent.device || st.st_ino != intent.inode)
     {
-        report(LOG_WARNING, "The binary of the interrupted ApplyCaps, " + shown + ", was replaced since; left alone");
+        report(LOG_NOTICE, "The interrupted ApplyCaps of " + shown +
+                               " had not put its capable copy in place (or the binary was replaced since); "
+                               "left as it is");
+        return;
+    }
+    if (!intent.activate)
+    {
+        report(LOG_NOTICE, "The interrupted ApplyCaps of " + shown + " had completed; kept");
         return;
     }
     restoreCapabilityXattr(fd.get(), intent.oldXattr);

@@ -58,11 +58,17 @@ std::optional<std::string> fromHex(const std::string& hex)
 
 } // namespace
 
+std::string capsTmpPrefix(const std::string& binary)
+{
+    auto slash = binary.rfind('/');
+    return "." + (slash == std::string::npos ? binary : binary.substr(slash + 1)) + ".left4me-caps.";
+}
+
 std::string toJson(const CapsIntent& intent)
 {
-    nlohmann::json doc = {{"addon", intent.addon},     {"version", intent.version}, {"binary", intent.binary},
-                          {"device", intent.device},   {"inode", intent.inode},     {"old_xattr", nullptr},
-                          {"old_current_hex", nullptr}};
+    nlohmann::json doc = {{"addon", intent.addon},      {"version", intent.version},   {"binary", intent.binary},
+                          {"device", intent.device},    {"inode", intent.inode},       {"old_xattr", nullptr},
+                          {"old_current_hex", nullptr}, {"activate", intent.activate}, {"tmp_name", intent.tmpName}};
     if (intent.oldXattr)
     {
         doc["old_xattr"] = toHex(*intent.oldXattr);
@@ -107,10 +113,20 @@ std::optional<CapsIntent> capsIntentFromJson(std::string_view text)
                 return std::nullopt;
             }
         }
+        if (doc.contains("activate"))
+        {
+            intent.activate = doc.at("activate").get<bool>();
+        }
+        if (doc.contains("tmp_name"))
+        {
+            intent.tmpName = doc.at("tmp_name").get<std::string>();
+        }
         // The names are paths recover() opens as root: they must pass the
         // same rules as the call that wrote them.
         if (validate::addonSegment(intent.addon) || validate::addonSegment(intent.version) ||
-            validate::relativeBinaryPath(intent.binary))
+            validate::relativeBinaryPath(intent.binary) ||
+            (!intent.tmpName.empty() && (intent.tmpName.find('/') != std::string::npos ||
+                                         intent.tmpName.rfind(capsTmpPrefix(intent.binary), 0) != 0)))
         {
             return std::nullopt;
         }

@@ -117,6 +117,41 @@ def test_a_symlink_swap_race_never_gives_the_target_capabilities(svc, addon):
     assert svc.c.sh("getcap /usr/bin/true").stdout.strip() == ""
 
 
+def test_a_binary_with_capabilities_is_roots_and_its_owner_cannot_rewrite_it(svc, addon):
+    """Writing through a shared mapping does not clear security.capability
+    (only write() does): a binary its owner could write kept its
+    capabilities while the owner put other code in it. Capabilities now go
+    on a root-owned, read-only copy that no one else ever had open, so a
+    mapping made before the call writes into the old file, not the capable
+    one."""
+    binary = f"{addon}/versions/1.0/bin/probe"
+    svc.c.run(["chown", "-R", "left4me:", addon])
+    before = svc.c.run(["sha256sum", binary]).stdout.split()[0]
+    holder = svc.c.sh(
+        f"setpriv --reuid=left4me --regid=left4me --init-groups {PYTHON} -c '"
+        "import mmap, os, sys, time\n"
+        f"f = open(\"{binary}\", \"r+b\"); m = mmap.mmap(f.fileno(), 0, mmap.MAP_SHARED)\n"
+        "print(\"mapped\", flush=True)\n"
+        "while not os.path.exists(\"/tmp/rewrite\"): time.sleep(0.05)\n"
+        "m[-1] ^= 0xff; m.flush(); print(\"rewritten\", flush=True)\n"
+        "' > /tmp/holder.out 2>&1 & echo $!").stdout.strip()
+    svc.wait_for(lambda: "mapped" in svc.c.run(["cat", "/tmp/holder.out"]).stdout, what="the mapping")
+    assert svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw"], {}) == {"reply": []}
+    svc.c.run(["touch", "/tmp/rewrite"])
+    svc.wait_for(lambda: "rewritten" in svc.c.run(["cat", "/tmp/holder.out"]).stdout, what="the owner's write")
+    svc.c.run(["rm", "-f", "/tmp/rewrite"])
+    svc.c.run(["kill", holder], check=False)
+    # The capable file is the one checked, unchanged, and only root may write it.
+    assert svc.c.run(["sha256sum", binary]).stdout.split()[0] == before
+    assert getcap(svc, binary) == "cap_net_raw=ep"
+    assert svc.c.run(["stat", "-c", "%U %a", binary]).stdout.split() == ["root", "555"]
+    refused = svc.c.run([PYTHON, "-c", f"open('{binary}', 'r+b')"], user="left4me", check=False)
+    assert "PermissionError" in refused.stderr
+    # Its owner and everyone else still run it; nothing was left beside it.
+    assert svc.c.run([binary, "-c", RAW_SOCKET], user="alice").stdout.strip() == "raw ok"
+    assert svc.c.run(["ls", "-A", f"{addon}/versions/1.0/bin"]).stdout.split() == ["probe"]
+
+
 def test_activate_moves_current_atomically_and_keeps_the_previous_version(svc, addon):
     assert svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw"], {"activate": True}) == {"reply": []}
     assert svc.c.run(["readlink", f"{addon}/current"]).stdout.strip() == "versions/1.0"

@@ -168,10 +168,11 @@ AFTER = {"current": "versions/2.0", "1.0": "cap_net_raw=ep", "2.0": "cap_bpf=ep"
 def test_sigkill_between_setting_capabilities_and_moving_current_rolls_the_capabilities_back(svc, addon):
     assert caps_state(svc, addon) == BEFORE
     pid = main_pid(svc)
-    # Hold the daemon at the rename that moves `current`: the capabilities
-    # of 2.0 are set and its temporary link exists, `current` is unchanged.
+    # Hold the daemon at the rename that moves `current` (the second: the
+    # first puts 2.0's capable copy in place): the capabilities of 2.0 are
+    # set and its temporary link exists, `current` is unchanged.
     strace = in_container(svc, ["strace", "-qq", "-p", pid, "-e", "trace=renameat,renameat2",
-                                "-e", "inject=renameat,renameat2:delay_enter=60000000"])
+                                "-e", "inject=renameat,renameat2:delay_enter=60000000:when=2"])
     time.sleep(1)  # attached
     call = in_container(svc, ["busctl", "call", "org.left4me.Builder", "/org/left4me/Builder", "org.left4me.Builder",
                               "ApplyCaps", "sssasa{sv}", "crash", "2.0", "bin/probe", "1", "cap_bpf",
