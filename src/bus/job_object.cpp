@@ -1,8 +1,11 @@
 #include "bus/job_object.hpp"
 
 #include "bus/names.hpp"
+#include "util/clock.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <vector>
 
 namespace left4me {
 
@@ -29,10 +32,10 @@ std::optional<uint64_t> jobIdFromPath(const std::string& path)
     return id;
 }
 
-JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers, CancelHandler cancel,
-                     std::function<void()> activity)
-    : AdaptorInterfaces(bus, jobPath(job.info().id)), job_(job), callers_(callers), cancel_(std::move(cancel)),
-      activity_(std::move(activity))
+JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers, ReadBudget& reads,
+                     CancelHandler cancel, std::function<void()> activity)
+    : AdaptorInterfaces(bus, jobPath(job.info().id)), job_(job), callers_(callers), reads_(reads),
+      cancel_(std::move(cancel)), activity_(std::move(activity))
 {
     registerAdaptor();
     auto events = job_.events();
@@ -47,6 +50,14 @@ JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers
 
 JobObject::~JobObject()
 {
+    heldTimer_.reset();
+    for (auto& held : held_)
+    {
+        reads_.release(held.uid);
+        held.reply.returnError(sdbus::Error(names::error::noSuchJob, "Job " + std::to_string(job_.info().id) +
+                                                                         " was removed (retention) before its "
+                                                                         "log could be read."));
+    }
     job_.setEvents({});
     try
     {
@@ -66,7 +77,7 @@ void JobObject::Cancel(sdbus::Result<>&& result)
     cancel_(std::make_shared<sdbus::Result<>>(std::move(result)), call, job_.info().id);
 }
 
-std::tuple<uint64_t, std::vector<std::string>> JobObject::ReadLog(const uint64_t& from_line, const uint32_t& max_lines)
+void JobObject::ReadLog(ReadReply&& result, uint64_t from_line, uint32_t max_lines)
 {
     activity_();
     constexpr uint32_t maxLinesPerCall = 65536;
@@ -76,7 +87,81 @@ std::tuple<uint64_t, std::vector<std::string>> JobObject::ReadLog(const uint64_t
                                                               " is more than the limit of 65536 "
                                                               "lines per call; read in pages.");
     }
-    return job_.log().read(from_line, max_lines);
+    auto uid = currentCall(getObject(), callers_).uid;
+    bool queued = std::any_of(held_.begin(), held_.end(), [&](const HeldRead& h) { return h.uid == uid; });
+    if (!queued && reads_.waitUsec(uid, clock::monotonicUsec()) == 0)
+    {
+        return serve(result, uid, from_line, max_lines);
+    }
+    if (!reads_.hold(uid))
+    {
+        throw sdbus::Error(names::error::limitsExceeded,
+                           "You have read more of this service's logs than your budget (16 MiB per second after "
+                           "the first 64 MiB), and 4 of your ReadLog calls are waiting for it; wait for their "
+                           "answers before you ask for more.");
+    }
+    held_.push_back({std::move(result), uid, from_line, max_lines});
+    serveHeld();
+}
+
+void JobObject::serve(ReadReply& reply, uid_t uid, uint64_t from, uint32_t max)
+{
+    auto [next, lines] = job_.log().read(from, max);
+    uint64_t bytes = 0;
+    for (const auto& line : lines)
+    {
+        bytes += line.size();
+    }
+    reads_.spend(uid, bytes, clock::monotonicUsec());
+    reply.returnResults(next, lines);
+}
+
+void JobObject::serveHeld()
+{
+    // Each caller's calls in the order they came; one caller's wait never
+    // holds up another's.
+    uint64_t nextWait = 0;
+    std::vector<uid_t> blocked;
+    for (auto it = held_.begin(); it != held_.end();)
+    {
+        if (std::find(blocked.begin(), blocked.end(), it->uid) != blocked.end())
+        {
+            ++it;
+            continue;
+        }
+        auto wait = reads_.waitUsec(it->uid, clock::monotonicUsec());
+        if (wait > 0)
+        {
+            blocked.push_back(it->uid);
+            nextWait = nextWait == 0 ? wait : std::min(nextWait, wait);
+            ++it;
+            continue;
+        }
+        auto held = std::move(*it);
+        it = held_.erase(it);
+        reads_.release(held.uid);
+        try
+        {
+            serve(held.reply, held.uid, held.from, held.max);
+        }
+        catch (const sdbus::Error& e)
+        {
+            held.reply.returnError(e);
+        }
+    }
+    if (nextWait > 0 && !heldTimer_)
+    {
+        constexpr uint64_t usecPerMs = 1000;
+        heldTimer_.reset(g_timeout_add(
+            static_cast<guint>(nextWait / usecPerMs + 1),
+            [](gpointer data) -> gboolean {
+                auto* self = static_cast<JobObject*>(data);
+                self->heldTimer_.forget();
+                self->serveHeld();
+                return G_SOURCE_REMOVE;
+            },
+            this));
+    }
 }
 
 } // namespace left4me

@@ -3,9 +3,12 @@
 #include "build/build_job.hpp"
 #include "builder_adaptor.h"
 #include "bus/call_context.hpp"
+#include "bus/read_budget.hpp"
+#include "util/glib_source.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -25,7 +28,7 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
   public:
     using CancelHandler = std::function<void(const std::shared_ptr<sdbus::Result<>>&, const CallContext&, uint64_t id)>;
 
-    JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers, CancelHandler cancel,
+    JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers, ReadBudget& reads, CancelHandler cancel,
               std::function<void()> activity);
     JobObject(const JobObject&) = delete;
     JobObject& operator=(const JobObject&) = delete;
@@ -33,8 +36,12 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
 
   private:
     void Cancel(sdbus::Result<>&& result) override;
-    std::tuple<uint64_t, std::vector<std::string>> ReadLog(const uint64_t& from_line,
-                                                           const uint32_t& max_lines) override;
+    using ReadReply = sdbus::Result<uint64_t, std::vector<std::string>>;
+    void ReadLog(ReadReply&& result, uint64_t from_line, uint32_t max_lines) override;
+    // Answers the held ReadLog calls whose callers' budget allows, oldest
+    // first, and sets the timer for the next.
+    void serveHeld();
+    void serve(ReadReply& reply, uid_t uid, uint64_t from, uint32_t max);
 
     uint64_t Id() override { return job_.info().id; }
     std::string Overlay() override { return job_.info().overlay; }
@@ -49,8 +56,19 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
     double Progress() override { return job_.info().progress; }
     std::string StatusText() override { return job_.info().statusText; }
 
+    struct HeldRead
+    {
+        ReadReply reply;
+        uid_t uid;
+        uint64_t from;
+        uint32_t max;
+    };
+
     BuildJob& job_;
     CallerUids& callers_;
+    ReadBudget& reads_;
+    std::deque<HeldRead> held_;
+    GlibSource heldTimer_;
     CancelHandler cancel_;
     std::function<void()> activity_;
 };

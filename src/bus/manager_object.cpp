@@ -39,7 +39,7 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Auth
 {
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(
-            bus_, job, callers_,
+            bus_, job, callers_, reads_,
             [this](const std::shared_ptr<sdbus::Result<>>& reply, const CallContext& call, uint64_t id) {
                 cancelJob(reply, call, id);
             },

@@ -55,6 +55,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     IdleExit& idle_;
     // Declared before the job objects, which hold a reference to it.
     CallerUids callers_;
+    ReadBudget reads_;
     std::map<uint64_t, std::unique_ptr<JobObject>> jobs_;
     std::map<std::string, std::unique_ptr<MountObject>> mountObjects_;
 };

@@ -13,4 +13,12 @@ inline uint64_t realtimeUsec()
     return static_cast<uint64_t>(ts.tv_sec) * 1000000U + static_cast<uint64_t>(ts.tv_nsec) / 1000U;
 }
 
+// Microseconds on CLOCK_MONOTONIC, for intervals.
+inline uint64_t monotonicUsec()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000U + static_cast<uint64_t>(ts.tv_nsec) / 1000U;
+}
+
 } // namespace left4me::clock

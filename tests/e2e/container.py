@@ -137,18 +137,29 @@ class Container:
         subprocess.run(["rm", "-rf", "--one-file-system", self.base], check=False)
 
     # -- commands -----------------------------------------------------------
-    def run(self, argv, user=None, check=True, input=None, timeout=120, env=None):
-        """Runs ARGV inside the container, as root or as USER (with its groups)."""
+    def command(self, argv, user=None, env=None):
+        """The host's command line that runs ARGV inside the container, as
+        root or as USER (with its groups)."""
         if user is not None:
             argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--reset-env", "--"] + list(argv)
         if env:
             argv = ["env"] + [f"{k}={v}" for k, v in env.items()] + list(argv)
-        full = ["nsenter", "-t", str(self.pid), "-a", "--"] + list(argv)
-        result = subprocess.run(full, capture_output=True, text=True, input=input, timeout=timeout)
+        return ["nsenter", "-t", str(self.pid), "-a", "--"] + list(argv)
+
+    def run(self, argv, user=None, check=True, input=None, timeout=120, env=None):
+        """Runs ARGV inside the container, as root or as USER (with its groups)."""
+        result = subprocess.run(self.command(argv, user, env), capture_output=True, text=True, input=input,
+                                timeout=timeout)
         if check and result.returncode != 0:
             raise CommandFailed(
                 f"{shlex.join(argv)} exited {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}")
         return result
+
+    def popen(self, argv, user=None, env=None):
+        """Starts ARGV inside the container and returns at once; its stdout
+        and stderr are pipes."""
+        return subprocess.Popen(self.command(argv, user, env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
 
     def sh(self, script, **kwargs):
         return self.run(["sh", "-c", script], **kwargs)

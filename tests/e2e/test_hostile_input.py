@@ -6,6 +6,7 @@ nothing changes anywhere (Service.refused compares a snapshot of jobs, units,
 mounts and files), and the daemon keeps answering."""
 
 import json
+import time
 
 import pytest
 
@@ -194,3 +195,56 @@ print(len(answers), sorted(set(answers.values())))
     assert out[0] == "2000" and out[1].strip() == "['org.left4me.Builder.Error.InvalidArgument']", out
     assert svc.snapshot() == before
     assert svc.call("Unmount", "still-serving")["error"] == ERROR + "NotMounted"
+
+
+READ_FLOOD = """
+import sys, time
+from gi.repository import Gio, GLib
+job, count = sys.argv[1], int(sys.argv[2])
+bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
+loop = GLib.MainLoop()
+answers = []
+start = time.monotonic()
+def done(conn, result, _):
+    try:
+        next_line, lines = conn.call_finish(result).unpack()
+        answers.append(("lines", len(lines), round(time.monotonic() - start, 2)))
+    except GLib.Error as e:
+        answers.append((Gio.DBusError.get_remote_error(e), 0, round(time.monotonic() - start, 2)))
+    if len(answers) == count:
+        loop.quit()
+for _ in range(count):
+    bus.call("org.left4me.Builder", job, "org.left4me.Builder.Job", "ReadLog", GLib.Variant("(tu)", (0, 65536)),
+             None, Gio.DBusCallFlags.NONE, 120000, None, done, None)
+loop.run()
+print(repr(answers))
+"""
+
+
+def test_one_caller_reading_logs_without_end_is_slowed_and_refused_and_nobody_else_waits(svc):
+    """ReadLog is open to anyone and costs the daemon's one loop up to 8 MiB
+    a call: each caller (by uid) has a budget, 64 MiB at once and 16 MiB/s
+    after, and at most 4 calls held past it."""
+    import ast
+    svc.overlay("big")
+    # 131072 lines of 64 bytes: 4 MiB per full 65536-line page.
+    out = svc.build("big", "head -c 8388608 /dev/zero | tr '\\\\0' x | fold -w 63 | head -n 131072 > /dev/null; "
+                           "yes 0123456789012345678901234567890123456789012345678901234567890123 | head -n 131072")
+    job = out["job"]
+    mib = 1 << 20
+    alice = svc.c.popen(["/usr/bin/python3", "-c", READ_FLOOD, job, "40"], user="alice")
+    time.sleep(1.5)  # alice's burst is spent and her calls are held
+    started = time.monotonic()
+    other = svc.c.run(["/usr/bin/python3", "-c", READ_FLOOD, job, "1"], user="bob")
+    bob_waited = time.monotonic() - started
+    answers = ast.literal_eval(alice.communicate(timeout=120)[0])
+    kinds = [a[0] for a in answers]
+    served, refused = kinds.count("lines"), kinds.count(ERROR + "LimitsExceeded")
+    assert served + refused == 40 and refused > 0, answers
+    # Never more than the budget: the burst, the rate over the time taken,
+    # and the one page that may overdraw it.
+    last = max(t for kind, _, t in answers if kind == "lines")
+    assert served * 4 * mib <= 64 * mib + 16 * mib * last + 4 * mib, answers
+    # Bob is not held up behind alice's budget.
+    assert ast.literal_eval(other.stdout)[0][0] == "lines"
+    assert bob_waited < 5, bob_waited
