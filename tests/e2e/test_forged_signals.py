@@ -116,3 +116,41 @@ def test_a_forged_name_owner_changed_does_not_end_the_clis_follow(svc):
     svc.wait_for(lambda: finished(svc, "forged-owner"), timeout=30, what="the CLI to finish")
     assert svc.c.run(["cat", "/tmp/forged-owner.out"]).stdout == "still here\n"
     assert svc.c.run(["cat", "/tmp/forged-owner.rc"]).stdout.strip() == "0"
+
+
+GLIB_FOLLOWER = r"""
+import sys
+from gi.repository import Gio, GLib
+job = sys.argv[1]
+bus = Gio.bus_get_sync(Gio.BusType.SYSTEM, None)
+loop = GLib.MainLoop()
+seen = []
+def on_log(_bus, _sender, _path, _iface, _member, params):
+    seen.extend(params.unpack()[1])
+def on_finished(*_):
+    loop.quit()
+# As left4me_builder subscribes: by the service's well-known name.
+bus.signal_subscribe("org.left4me.Builder", "org.left4me.Builder.Job", "Log", job, None, Gio.DBusSignalFlags.NONE,
+                     on_log)
+bus.signal_subscribe("org.left4me.Builder", "org.left4me.Builder.Job", "Finished", job, None,
+                     Gio.DBusSignalFlags.NONE, on_finished)
+print(bus.get_unique_name(), flush=True)
+GLib.timeout_add_seconds(30, loop.quit)
+loop.run()
+print(repr(seen), flush=True)
+"""
+
+
+def test_glib_drops_a_signal_whose_sender_is_not_the_services_owner(svc):
+    """left4me_builder subscribes through GLib by the service's well-known
+    name; GLib checks the sender against the name's unique owner
+    (CVE-2024-34397, fixed in Debian 12's libglib2.0-0), so a forged Log
+    addressed to the client is dropped."""
+    job = start(svc, "forged-glib", "sleep 3; echo one; echo two\n")
+    path = f"/org/left4me/Builder/job/{job}"
+    follower = svc.c.popen(["/usr/bin/python3", "-c", GLIB_FOLLOWER, path])
+    unique = follower.stdout.readline().strip()
+    emit(svc, unique, path, "org.left4me.Builder.Job", "Log", "tas", 0, 1, "forged zero")
+    emit(svc, unique, path, "org.left4me.Builder.Job", "Finished", "si", "success", 0)
+    out, _ = follower.communicate(timeout=60)
+    assert out.strip() == repr(["one", "two"])
