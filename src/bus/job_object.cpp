@@ -2,6 +2,7 @@
 
 #include "bus/names.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace left4me {
@@ -69,14 +70,11 @@ void JobObject::Cancel(sdbus::Result<>&& result)
 std::tuple<uint64_t, std::vector<std::string>> JobObject::ReadLog(const uint64_t& from_line, const uint32_t& max_lines)
 {
     activity_();
+    // A page is bounded anyway (8 MiB of text), so every client reads on
+    // from next_line: asking for more than the cap gets a full page, not an
+    // error, and clients need not know the cap.
     constexpr uint32_t maxLinesPerCall = 65536;
-    if (max_lines > maxLinesPerCall)
-    {
-        throw sdbus::Error(names::error::invalidArgument, "Argument max_lines: " + std::to_string(max_lines) +
-                                                              " is more than the limit of 65536 "
-                                                              "lines per call; read in pages.");
-    }
-    return job_.log().read(from_line, max_lines);
+    return job_.log().read(from_line, std::min(max_lines, maxLinesPerCall));
 }
 
 } // namespace left4me
