@@ -28,7 +28,7 @@ void printOptions(const std::vector<OptionSpec>& options)
         {
             name += "=" + std::string(option.argument);
         }
-        std::printf("  %-28s %s\n", name.c_str(), _(std::string(option.help).c_str()));
+        std::printf("  %-30s %s\n", name.c_str(), _(std::string(option.help).c_str()));
     }
 }
 
