@@ -12,7 +12,7 @@ namespace left4me::cli {
 
 namespace {
 
-// The clients' one timeout policy (README, "Timeouts"; the Python client's
+// The clients' one timeout policy (left4me-builderctl(1), TIMEOUTS; the Python client's
 // CALL_TIMEOUT_MS): a call may legitimately take polkit's polkit_timeout_sec
 // (20 s) and then systemd's time for the work (a Mount waits for its unit's
 // start job), more than sd-bus's default of 25 s; 120 s covers both. A call
