@@ -266,7 +266,9 @@ def inner(container):
                 c.run(["systemctl", "kill", "--signal=KILL", INNER], check=False)
                 break
             time.sleep(0.1)
-        c.sh(f"umount /var/tmp/{INNER}/root /var/tmp/{INNER}/lower /run/{INNER}; rm -rf /var/tmp/{INNER}", check=False)
+        # Never rm through a mount that is still there: lower is this container's root.
+        c.sh(f"umount /var/tmp/{INNER}/root && umount /var/tmp/{INNER}/lower && umount /run/{INNER} && "
+             f"rm -rf --one-file-system /var/tmp/{INNER}", check=False)
 
 
 def test_m_reaches_the_service_in_a_local_container(svc, inner):
