@@ -11,6 +11,7 @@ import time
 
 from gi.repository import Gio, GLib
 
+from . import _transport
 from ._errors import BuilderError, BusError, NoSuchJob, from_gerror
 
 BUS_NAME = "org.left4me.Builder"
@@ -215,21 +216,21 @@ class Builder:
     """A connection to org.left4me.Builder.
 
     BUS_ADDRESS defaults to the system bus (DBUS_SYSTEM_BUS_ADDRESS is
-    honoured). With INTERACTIVE, calls carry ALLOW_INTERACTIVE_AUTHORIZATION,
+    honoured). HOST ("[user@]host[:port]") reaches the service on another
+    host over ssh, MACHINE ("name") the one in a local container, as
+    `left4me-builderctl -H`/`-M` and systemctl do (see _transport); polkit
+    then asks about the ssh user there, and no password prompt can reach
+    this side, so INTERACTIVE is refused with them (ValueError).
+    With INTERACTIVE, calls carry ALLOW_INTERACTIVE_AUTHORIZATION,
     so polkit may ask a person (through their authentication agent) instead
     of answering InteractiveAuthorizationRequired. The connection is private
     to this object (never Gio's shared singleton), so closing it or changing
     its flags affects no one else."""
 
-    def __init__(self, bus_address=None, interactive=False):
-        address = bus_address or Gio.dbus_address_get_for_bus_sync(Gio.BusType.SYSTEM, None)
-        try:
-            self._bus = Gio.DBusConnection.new_for_address_sync(
-                address,
-                Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
-                None, None)
-        except GLib.Error as error:
-            raise from_gerror(error) from None
+    def __init__(self, bus_address=None, interactive=False, host=None, machine=None):
+        if interactive and (host is not None or machine is not None):
+            raise ValueError("interactive needs the local bus: a password prompt cannot reach the other side")
+        self._bus = _transport.connect(bus_address, host=host, machine=machine)
         self.interactive = interactive
         self._flags = Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION if interactive else Gio.DBusCallFlags.NONE
         self._timeout_ms = INTERACTIVE_TIMEOUT_MS if interactive else CALL_TIMEOUT_MS

@@ -31,15 +31,28 @@ const OptionSpec* findOption(const std::vector<OptionSpec>& options, std::string
     return it == options.end() ? nullptr : &*it;
 }
 
+// Only global options have a short name.
+const OptionSpec* findShortOption(char shortName)
+{
+    const auto& options = globalOptions();
+    auto it = std::find_if(options.begin(), options.end(),
+                           [&](const OptionSpec& o) { return shortName != '\0' && o.shortName == shortName; });
+    return it == options.end() ? nullptr : &*it;
+}
+
 } // namespace
 
 const std::vector<OptionSpec>& globalOptions()
 {
     static const std::vector<OptionSpec> options = {
-        {"help", "", N_("Show this help, or the help of COMMAND")},
+        {"help", "", N_("Show this help, or the help of COMMAND"), false, 'h'},
         {"version", "", N_("Show the version")},
         {"json", "", N_("Print machine-readable JSON")},
         {"no-ask-password", "", N_("Never ask for a password; fail if authentication is needed")},
+        {"host", "[USER@]HOST[:PORT]", N_("Talk to the service on HOST, over ssh and systemd-stdio-bridge"), false,
+         'H'},
+        {"machine", "CONTAINER", N_("Talk to the service in the local container CONTAINER"), false, 'M'},
+        {"quiet", "", N_("Print no progress line and no informational output; errors still show"), false, 'q'},
     };
     return options;
 }
@@ -60,7 +73,12 @@ const std::vector<CommandSpec>& commands()
           {"env", "KEY=VALUE", N_("Set an environment variable in the sandbox"), true},
           {"skip-if-unchanged", "", N_("Do not run if the last successful build had the same inputs")},
           {"no-follow", "", N_("Print the job's Id and return at once")}}},
-        {"jobs", "", N_("List running jobs"), 0, 0, {{"all", "", N_("Also list jobs that have ended")}}},
+        {"jobs",
+         "",
+         N_("List running jobs"),
+         0,
+         0,
+         {{"all", "", N_("Also list jobs that have ended")}, {"no-legend", "", N_("Print no column headers")}}},
         {"status", "JOB", N_("Show the properties of a job"), 1, 1, {}},
         {"log",
          "JOB",
@@ -78,7 +96,7 @@ const std::vector<CommandSpec>& commands()
          {{"read-only", "", N_("Mount without an upper directory")},
           {"persistent", "", N_("Keep the mount across reboots")}}},
         {"unmount", "INSTANCE", N_("Unmount the overlay of an instance"), 1, 1, {}},
-        {"mounts", "", N_("List mounted instances"), 0, 0, {}},
+        {"mounts", "", N_("List mounted instances"), 0, 0, {{"no-legend", "", N_("Print no column headers")}}},
         {"caps",
          "ADDON VERSION BINARY [CAP...]",
          N_("Set exactly these file capabilities on an add-on binary (none: remove them)"),
@@ -117,24 +135,36 @@ CommandLine parseCommandLine(std::span<const std::string> args)
         bool hasValue;
     };
     std::vector<Given> given;
-    for (const auto& arg : args)
+    for (size_t i = 0; i < args.size(); ++i)
     {
+        const std::string& arg = args[i];
         if (!onlyArguments && arg == "--")
         {
             onlyArguments = true;
             continue;
         }
-        if (!onlyArguments && arg.starts_with("-") && arg != "-")
+        if (!onlyArguments && arg.starts_with("-") && !arg.starts_with("--") && arg != "-")
         {
-            if (arg == "-h")
-            {
-                given.push_back({"help", "", false});
-                continue;
-            }
-            if (!arg.starts_with("--"))
+            // -h, -q; -H HOST or -HHOST, as getopt takes them.
+            const OptionSpec* spec = findShortOption(arg[1]);
+            if (spec == nullptr || (spec->argument.empty() && arg.size() > 2))
             {
                 throw UsageError(format(N_("unknown option %s"), arg));
             }
+            if (spec->argument.empty())
+            {
+                given.push_back({std::string(spec->name), "", false});
+                continue;
+            }
+            if (arg.size() == 2 && i + 1 == args.size())
+            {
+                throw UsageError(format(N_("option %s needs a value (%s %s)"), arg, arg, spec->argument));
+            }
+            given.push_back({std::string(spec->name), arg.size() > 2 ? arg.substr(2) : args[++i], true});
+            continue;
+        }
+        if (!onlyArguments && arg.starts_with("--"))
+        {
             auto eq = arg.find('=');
             std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
             std::string value = eq == std::string::npos ? std::string() : arg.substr(eq + 1);

@@ -29,6 +29,7 @@ struct OptionSpec
     std::string_view argument; // "" for a flag, else the placeholder shown in --help
     std::string_view help;     // English msgid, translated when printed
     bool repeatable = false;
+    char shortName = '\0'; // as systemd's tools spell it: -H, -M, -q; '\0' for none
 };
 
 struct CommandSpec

@@ -2,15 +2,9 @@
 
 #include "util/sd_bus_message.hpp"
 
+#include <cstdint>
+
 namespace left4me::cli {
-
-namespace {
-
-// The daemon's default polkit_interactive_timeout_sec (300 s), plus a margin
-// for the reply to travel.
-constexpr uint64_t interactiveTimeoutUsec = 310ULL * 1000 * 1000;
-
-} // namespace
 
 InteractiveProxy::InteractiveProxy(std::unique_ptr<sdbus::IProxy> inner, bool interactive)
     : inner_(std::move(inner)), interactive_(interactive)
@@ -29,7 +23,10 @@ sdbus::MethodCall InteractiveProxy::createMethodCall(const std::string& interfac
 
 uint64_t InteractiveProxy::timeoutFor(uint64_t requested) const
 {
-    return interactive_ && requested == 0 ? interactiveTimeoutUsec : requested;
+    // A person is typing a password: wait as long as they and the daemon
+    // (polkit_interactive_timeout_sec) do; Ctrl-C still ends the command.
+    // Every other call keeps the connection's 120 s (session.cpp).
+    return interactive_ && requested == 0 ? UINT64_MAX : requested;
 }
 
 sdbus::MethodReply InteractiveProxy::callMethod(const sdbus::MethodCall& message, uint64_t timeout)

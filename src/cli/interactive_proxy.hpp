@@ -3,8 +3,8 @@
 // An sdbus::IProxy that forwards to a real proxy and marks every method call
 // with ALLOW_INTERACTIVE_AUTHORIZATION, so that the generated proxy classes
 // can be used unchanged while polkit may ask the user for a password (through
-// the pkttyagent we start). Such calls wait as long as the daemon waits for
-// an interactive polkit check, not sd-bus's default 25 s.
+// the pkttyagent we start). Such calls wait as long as the person and the
+// daemon do, not the connection's 120 s (the clients' timeout policy).
 #include <sdbus-c++/IProxy.h>
 
 #include <memory>

@@ -80,7 +80,7 @@ int runBuild(Session& session, const CommandLine& line)
         return exit_code::success;
     }
 
-    LogPrinter printer(json, true);
+    LogPrinter printer(json, !line.has("quiet"));
     JobFollower follower(
         session.bus(), path, 0, [&](uint64_t first, auto lines) { printer.lines(first, lines); },
         [&](double fraction, const std::string& text) { printer.progress(fraction, text); });
@@ -197,7 +197,8 @@ int runJobs(Session& session, const CommandLine& line)
                         variantOr(p, "Overlay", std::string()), userName(variantOr(p, "Owner", uint32_t{0})),
                         localTime(variantOr(p, "CreatedAt", uint64_t{0}))});
     }
-    printTable({_("ID"), _("STATE"), _("RESULT"), _("EXIT"), _("OVERLAY"), _("OWNER"), _("CREATED")}, rows);
+    printTable({_("ID"), _("STATE"), _("RESULT"), _("EXIT"), _("OVERLAY"), _("OWNER"), _("CREATED")}, rows,
+               !line.has("no-legend"));
     return exit_code::success;
 }
 

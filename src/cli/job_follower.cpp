@@ -4,14 +4,17 @@
 #include "cli/exit_status.hpp"
 #include "util/variant_map.hpp"
 
+#include <cstdint>
+
 namespace left4me::cli {
 
 namespace {
 
 using JobProxy = org::left4me::Builder::Job_proxy;
 
-// ReadLog's own ceiling per call.
-constexpr uint32_t readChunk = 65536;
+// As many lines as the service gives in one page: it caps the page (lines
+// and bytes) itself, and we read on from next_line in any case.
+constexpr uint32_t fullPage = UINT32_MAX;
 
 } // namespace
 
@@ -93,7 +96,7 @@ void JobFollower::catchUp()
 {
     for (;;)
     {
-        auto [next, lines] = ReadLog(cursor_.next(), readChunk);
+        auto [next, lines] = ReadLog(cursor_.next(), fullPage);
         if (lines.empty())
         {
             return;

@@ -1,5 +1,6 @@
 #include "cli/log_printer.hpp"
 
+#include "build/progress.hpp"
 #include "cli/output.hpp"
 #include "cli/progress_line.hpp"
 #include "cli/terminal_text.hpp"
@@ -51,9 +52,15 @@ void LogPrinter::lines(uint64_t first, std::span<const std::string> lines)
     erase();
     for (const auto& line : lines)
     {
+        if (progressLine_ && parseProgressLine(line))
+        {
+            // Shown as the progress line it became, not a second time among
+            // the log lines (left4me-progress(1): log and --json keep it).
+            continue;
+        }
         // The script's stderr lines go to ours, its stdout lines to our
-        // stdout; each is flushed before the other is written, so a
-        // terminal shows them in the order the script wrote them.
+        // stdout; each is flushed before the other is written, so that one
+        // pipe or terminal behind both (2>&1) has them in the log's order.
         auto [stream, text] = unmark(line);
         std::FILE* to = stream == Stream::err ? stderr : stdout;
         if (to == stderr)

@@ -2,7 +2,8 @@
 
 // Prints a job's log lines: as they are to a pipe or file, as JSON Lines
 // with --json, and on a terminal with their control characters shown, not
-// obeyed (terminal_text.hpp), and a progress line kept below them.
+// obeyed (terminal_text.hpp), and a progress line kept below them, which
+// takes the place of the progress marker lines.
 #include <cstdint>
 #include <span>
 #include <string>

@@ -22,12 +22,13 @@ void printOptions(const std::vector<OptionSpec>& options)
 {
     for (const auto& option : options)
     {
-        std::string name = "--" + std::string(option.name);
+        std::string name = option.shortName != '\0' ? std::string{'-', option.shortName} + ", --" : "    --";
+        name += option.name;
         if (!option.argument.empty())
         {
             name += "=" + std::string(option.argument);
         }
-        std::printf("  %-24s %s\n", name.c_str(), _(std::string(option.help).c_str()));
+        std::printf("  %-30s %s\n", name.c_str(), _(std::string(option.help).c_str()));
     }
 }
 
@@ -98,7 +99,7 @@ int main(int argc, char** argv)
             return exit_code::success;
         }
         checkArguments(line);
-        Session session(!line.has("no-ask-password"));
+        Session session(transportOf(line), !line.has("no-ask-password"));
         return runners().at(line.command->name)(session, line);
     }
     catch (const UsageError& e)

@@ -36,7 +36,7 @@ int runMount(Session& session, const CommandLine& line)
     {
         printJsonLine({{"instance", line.args[0]}, {"where", where}});
     }
-    else
+    else if (!line.has("quiet"))
     {
         std::printf("%s\n", where.c_str());
     }
@@ -74,7 +74,7 @@ int runMounts(Session& session, const CommandLine& line)
                         variantOr(p, "Persistent", false) ? _("yes") : _("no"),
                         join(variantOr(p, "Layers", std::vector<std::string>{}), ":")});
     }
-    printTable({_("INSTANCE"), _("WHERE"), _("MODE"), _("PERSISTENT"), _("LAYERS")}, rows);
+    printTable({_("INSTANCE"), _("WHERE"), _("MODE"), _("PERSISTENT"), _("LAYERS")}, rows, !line.has("no-legend"));
     return exit_code::success;
 }
 

@@ -63,7 +63,7 @@ nlohmann::json objectJson(const std::string& path, const std::map<std::string, s
     return object;
 }
 
-void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows)
+void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows, bool legend)
 {
     std::vector<size_t> widths(header.size());
     auto measure = [&](const std::vector<std::string>& row) {
@@ -86,7 +86,10 @@ void printTable(const std::vector<std::string>& header, const std::vector<std::v
         }
         std::printf("%s\n", line.c_str());
     };
-    print(header);
+    if (legend)
+    {
+        print(header);
+    }
     std::for_each(rows.begin(), rows.end(), print);
 }
 

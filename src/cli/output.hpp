@@ -17,9 +17,9 @@ nlohmann::json toJson(const std::map<std::string, sdbus::Variant>& properties);
 // One object for --json: its properties plus "Path".
 nlohmann::json objectJson(const std::string& path, const std::map<std::string, sdbus::Variant>& properties);
 
-// Prints ROWS under HEADER in columns separated by two spaces; the last
-// column is not padded.
-void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+// Prints ROWS under HEADER (unless not LEGEND: --no-legend, for scripts) in
+// columns separated by two spaces; the last column is not padded.
+void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows, bool legend);
 
 // Microseconds since the epoch as local "YYYY-MM-DD HH:MM:SS"; "-" for 0.
 std::string localTime(uint64_t usec);

@@ -1,11 +1,13 @@
 #pragma once
 
-// One connection to the system bus for one command: the manager object
-// through the generated proxy (calls marked interactive unless
-// --no-ask-password), the polkit agent while the command runs, and the GLib
-// main loop that commands following a job run on.
+// One connection to the system bus for one command (this host's, another
+// host's or a container's: transport.hpp): the manager object through the
+// generated proxy (calls marked interactive unless --no-ask-password or not
+// local), the polkit agent while the command runs, and the GLib main loop
+// that commands following a job run on.
 #include "builder_proxy.h"
 #include "cli/polkit_agent.hpp"
+#include "cli/transport.hpp"
 #include "util/bus_source.hpp"
 
 #include <glib.h>
@@ -39,9 +41,9 @@ class ManagerProxy final : public org::left4me::Builder_proxy, public sdbus::Obj
 class Session
 {
   public:
-    // Connects; ASK_PASSWORD starts pkttyagent on a terminal and marks calls
-    // interactive.
-    explicit Session(bool askPassword);
+    // Connects through TRANSPORT; ASK_PASSWORD, for a local transport only,
+    // starts pkttyagent on a terminal and marks calls interactive.
+    Session(const Transport& transport, bool askPassword);
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
     ~Session();

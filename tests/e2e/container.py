@@ -22,6 +22,9 @@ MASKED = [
     "postgresql@15-main.service",
     "console-getty.service",
     "systemd-networkd-wait-online.service",
+    # It would listen on port 22 of this machine's network namespace, which
+    # the container shares; the remote tests start an sshd of their own.
+    "ssh.service",
 ]
 
 
