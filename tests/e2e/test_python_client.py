@@ -7,9 +7,11 @@ object: the client code runs exactly where a deployment runs it."""
 import hashlib
 import json
 import os
+import queue
 import shlex
 import subprocess
 import textwrap
+import threading
 import time
 
 import pytest
@@ -288,21 +290,57 @@ def test_apply_caps_sets_capabilities_and_activates(svc):
 
 # -- the web app's worker, restarts of the daemon, progress, polkit groups ----
 
-def background(svc, code, user):
-    """Runs CODE after PRELUDE in the container as USER, in the background;
-    its stdout is a pipe the test reads as it goes."""
-    return subprocess.Popen(
-        ["nsenter", "-t", str(svc.c.pid), "-a", "--", "setpriv", f"--reuid={user}", f"--regid={user}",
-         "--init-groups", "--reset-env", "--", PYTHON, "-c", PRELUDE + textwrap.dedent(code)],
-        stdout=subprocess.PIPE, text=True)
+class Background:
+    """CODE after PRELUDE, run in the container as USER in the background.
+    A thread reads its output, so that every wait for a line has a bound
+    (a client that hangs fails the test instead of holding up the suite)."""
 
+    def __init__(self, svc, code, user):
+        self.svc = svc
+        self.process = subprocess.Popen(
+            ["nsenter", "-t", str(svc.c.pid), "-a", "--", "setpriv", f"--reuid={user}", f"--regid={user}",
+             "--init-groups", "--reset-env", "--", PYTHON, "-c",
+             PRELUDE + 'print("pid", __import__("os").getpid(), flush=True)\n' + textwrap.dedent(code)],
+            stdout=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.pid = self.read_until("pid ").split()[1]  # inside the container, for stop()
 
-def read_until(process, prefix):
-    """The first line of PROCESS's output that starts with PREFIX."""
-    for line in process.stdout:
-        if line.startswith(prefix):
-            return line
-    raise AssertionError(f"the client ended without printing {prefix!r} (exit status {process.wait()})")
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def read_until(self, prefix, timeout=60):
+        """The next line that starts with PREFIX."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"the client printed no {prefix!r} within {timeout} s") from None
+            if line is None:
+                raise AssertionError(f"the client ended without printing {prefix!r}")
+            if line.startswith(prefix):
+                return line
+
+    def last_json(self, timeout=60):
+        """The JSON of the client's last line, once it has ended."""
+        last = None
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"the client did not end within {timeout} s") from None
+            if line is None:
+                return json.loads(last)
+            last = line
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.svc.c.run(["kill", "-9", self.pid], check=False)
+            self.process.wait(timeout=10)
 
 
 def main_pid(svc):
@@ -342,16 +380,16 @@ def follower(overlay, script, rest):
 
 def test_kill_9_three_times_during_a_200000_line_build_the_client_gets_seqs_output(svc, bob):
     svc.overlay("restarts")
-    client = background(svc, follower("restarts", RESTARTS_SCRIPT, """
+    client = Background(svc, follower("restarts", RESTARTS_SCRIPT, """
     result = job.follow(on_lines=take)
     print(json.dumps({"count": count, "sha": sha.hexdigest(), "contiguous": contiguous,
                       "result": [result.state, result.exit_status]}))
     """), user=bob)
     try:
-        job = read_until(client, "job ").split()[1]
+        job = client.read_until("job ").split()[1]
         killed = []
         for threshold in (30000, 70000, 110000):
-            while int(read_until(client, "at ").split()[1]) < threshold:
+            while int(client.read_until("at ").split()[1]) < threshold:
                 pass
             killed.append(kill_9(svc))
             # The build goes on without the daemon (and systemd, or the
@@ -363,11 +401,9 @@ def test_kill_9_three_times_during_a_200000_line_build_the_client_gets_seqs_outp
                 journal = svc.c.run(["journalctl", "--no-pager", "-n", "40", "-u", "left4me-builderd.service"],
                                     check=False).stdout
                 raise AssertionError(f"{error}; its journal:\n{journal}") from None
-        out = json.loads(client.communicate(timeout=60)[0].splitlines()[-1])
+        out = client.last_json()
     finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
+        client.stop()
     assert len(set(killed)) == 3
     assert out == {"count": 200000, "sha": SEQ_200000_SHA, "contiguous": True, "result": ["succeeded", 0]}
 
@@ -375,7 +411,7 @@ def test_kill_9_three_times_during_a_200000_line_build_the_client_gets_seqs_outp
 def test_when_the_daemon_does_not_come_back_following_ends_in_bounded_time_and_resumes_later(svc, bob):
     svc.overlay("masked")
     script = "seq 0 49999; sleep 4; seq 50000 99999"
-    client = background(svc, follower("masked", script, """
+    client = Background(svc, follower("masked", script, """
     try:
         job.follow(on_lines=take, restart_timeout=2)
     except ServiceLost as error:
@@ -387,21 +423,19 @@ def test_when_the_daemon_does_not_come_back_following_ends_in_bounded_time_and_r
                           "result": [result.state, result.exit_status]}))
     """), user=bob)
     try:
-        read_until(client, "job ")
-        while int(read_until(client, "at ").split()[1]) < 50000:
+        client.read_until("job ")
+        while int(client.read_until("at ").split()[1]) < 50000:
             pass
         svc.c.run(["systemctl", "mask", "--runtime", "left4me-builderd.service"])
         kill_9(svc)
         killed_at = time.monotonic()
-        lost = json.loads(read_until(client, "lost ").split(" ", 1)[1])
+        lost = json.loads(client.read_until("lost ").split(" ", 1)[1])
         lost_after = time.monotonic() - killed_at
         svc.c.run(["systemctl", "unmask", "--runtime", "left4me-builderd.service"])
-        out = json.loads(client.communicate(timeout=60)[0].splitlines()[-1])
+        out = client.last_json()
     finally:
         svc.c.run(["systemctl", "unmask", "--runtime", "left4me-builderd.service"], check=False)
-        if client.poll() is None:
-            client.kill()
-            client.wait()
+        client.stop()
     next_line, count, job_id, connection_error, message, cause = lost
     assert next_line == count == 50000 and job_id > 0 and connection_error
     assert "from line 50000" in message
@@ -413,22 +447,20 @@ def test_when_the_daemon_does_not_come_back_following_ends_in_bounded_time_and_r
 
 def test_a_clean_stop_of_the_daemon_mid_build_is_no_gap_bus_activation_brings_it_back(svc, bob):
     svc.overlay("demo")
-    client = background(svc, """
+    client = Background(svc, """
         lines = []
         job = Builder().start_build("demo", "echo started; sleep 1; echo done")
         result = job.follow(lambda text: (lines.append(text), print(text, flush=True)))
         print(json.dumps({"lines": lines, "result": [result.state, result.exit_status]}), flush=True)
         """, user=bob)
     try:
-        assert client.stdout.readline().strip() == "started"
+        client.read_until("started")
         stopped = main_pid(svc)
         svc.stop_daemon()  # nothing restarts it but the client's next call
-        rest, _ = client.communicate(timeout=30)
+        out = client.last_json(timeout=30)
     finally:
-        if client.poll() is None:
-            client.kill()
-            client.wait()
-    assert json.loads(rest.splitlines()[-1]) == {"lines": ["started", "done"], "result": ["succeeded", 0]}
+        client.stop()
+    assert out == {"lines": ["started", "done"], "result": ["succeeded", 0]}
     assert main_pid(svc) not in ("0", stopped)
 
 
