@@ -107,8 +107,9 @@ def test_a_stream_goes_on_through_three_kill_9s_of_the_service_with_no_gap_and_n
 def test_wait_goes_on_through_a_kill_9_of_the_service(bus):
     builder = Builder(bus.address)
     job = builder.start_build("demo", "sleep 1; echo done")
+    bus.forget_calls()
     waiter = Follower(lambda: job.wait(timeout=20))
-    time.sleep(0.3)
+    wait_for(lambda: calls_of(bus, "org.freedesktop.DBus.Properties") == 1, "wait() to have read State")
     bus.kill_service()
     result, error = waiter.outcome(timeout=20)
     assert error is None and result.succeeded
@@ -179,26 +180,36 @@ def test_an_exception_in_a_callback_propagates_and_the_build_goes_on(bus):
     assert job.wait(timeout=5).succeeded
 
 
+def calls_of(bus, prefix):
+    return sum(call.startswith(prefix) for call in bus.calls())
+
+
+def assert_each_ends_disconnected_within_a_second(waiters, since):
+    for waiter in waiters:
+        _, error = waiter.outcome(timeout=5)
+        assert isinstance(error, Disconnected) and isinstance(error, ConnectionError), error
+        assert waiter.ended_at - since < 1.0
+
+
 def test_closing_a_shared_builder_ends_every_wait_and_call_within_a_second(bus):
     builder = Builder(bus.address)
     job = builder.start_build("demo", "echo started; sleep 600")
     other = Builder(bus.address).start_build("other", "true")  # a call to leave unanswered, below
     wait_for(lambda: job.read_log()[1] == ["started"], "the first line")
-    bus.control_file("hang")
+    bus.forget_calls()
+    bus.control_file("hang")  # calls stay unanswered; properties (GDBus answers them) do not
     waiters = [
-        Follower(lambda: job.wait()),
-        Follower(lambda: job.follow(lambda _: None, should_cancel=lambda: False)),
-        Follower(lambda: list(job.lines())),
-        Follower(lambda: builder.cancel(other)),  # in flight, never answered
+        Follower(lambda: job.wait()),                                              # waiting for Finished
+        Follower(lambda: job.follow(lambda _: None, should_cancel=lambda: False)),  # in ReadLog
+        Follower(lambda: list(job.lines())),                                       # in ReadLog
+        Follower(lambda: builder.cancel(other)),                                   # in Cancel
     ]
-    time.sleep(0.3)
-    assert all(waiter.is_alive() for waiter in waiters)
+    wait_for(lambda: calls_of(bus, "org.left4me.Builder.Job.ReadLog") == 2 and
+             calls_of(bus, "org.left4me.Builder.Cancel") == 1 and calls_of(bus, "org.freedesktop.DBus.Properties") == 3,
+             "every thread to be in its call or wait")
     closed_at = time.monotonic()
     builder.close()
-    for waiter in waiters:
-        _, error = waiter.outcome(timeout=5)
-        assert isinstance(error, Disconnected) and isinstance(error, ConnectionError), error
-        assert waiter.ended_at - closed_at < 1.0
+    assert_each_ends_disconnected_within_a_second(waiters, closed_at)
     with pytest.raises(Disconnected):
         job.state
 
@@ -206,15 +217,16 @@ def test_closing_a_shared_builder_ends_every_wait_and_call_within_a_second(bus):
 def test_the_bus_going_away_ends_every_wait_within_a_second(bus):
     builder = Builder(bus.address)
     job = builder.start_build("demo", "echo started; sleep 600")
+    wait_for(lambda: job.read_log()[1] == ["started"], "the first line")
+    bus.forget_calls()
     waiters = [Follower(lambda: job.wait()),
                Follower(lambda: job.follow(lambda _: None, should_cancel=lambda: False))]
-    time.sleep(0.3)
+    # Each has read State; follow() has replayed the log to its end.
+    wait_for(lambda: calls_of(bus, "org.freedesktop.DBus.Properties") == 2 and
+             calls_of(bus, "org.left4me.Builder.Job.ReadLog") == 2, "both threads to wait")
     gone_at = time.monotonic()
     bus.kill_bus()
-    for waiter in waiters:
-        _, error = waiter.outcome(timeout=5)
-        assert isinstance(error, Disconnected) and isinstance(error, ConnectionError), error
-        assert waiter.ended_at - gone_at < 1.0
+    assert_each_ends_disconnected_within_a_second(waiters, gone_at)
     assert builder.closed
 
 

@@ -315,10 +315,7 @@ class Background:
         """The next line that starts with PREFIX."""
         deadline = time.monotonic() + timeout
         while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"the client printed no {prefix!r} within {timeout} s") from None
+            line = self._next(deadline, f"printed no {prefix!r} within {timeout} s")
             if line is None:
                 raise AssertionError(f"the client ended without printing {prefix!r}")
             if line.startswith(prefix):
@@ -328,14 +325,15 @@ class Background:
         """The JSON of the client's last line, once it has ended."""
         last = None
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"the client did not end within {timeout} s") from None
-            if line is None:
-                return json.loads(last)
+        while (line := self._next(deadline, f"did not end within {timeout} s")) is not None:
             last = line
+        return json.loads(last)
+
+    def _next(self, deadline, failure):
+        try:
+            return self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"the client {failure}") from None
 
     def stop(self):
         if self.process.poll() is None:
