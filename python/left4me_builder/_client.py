@@ -8,12 +8,13 @@ import contextlib
 import dataclasses
 import threading
 import time
-from typing import Any, Callable, Collection, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Collection, Dict, Generator, Iterator, List, Mapping, Optional, Sequence, Set, Tuple,
+                    Union)
 
 from gi.repository import Gio, GLib
 
 from ._errors import BuilderError, BusError, CallTimeout, Disconnected, NoSuchJob, ServiceLost, from_gerror
-from ._events import APPEARED, BUS_NAME, FINISHED, JOB_INTERFACE, VANISHED, JobEvents
+from ._events import APPEARED, BUS_NAME, FINISHED, JOB_INTERFACE, VANISHED, JobEvents, Mark
 from ._log import LogLine, log_lines, merge, parse_progress
 from ._options import APPLY_CAPS_OPTIONS, BUILD_OPTIONS, MOUNT_OPTIONS, pack_options
 
@@ -53,6 +54,9 @@ _RETRY_FIRST, _RETRY_MOST = 0.05, 1.0
 _RESTART_GRACE = 1.0
 
 _UNSET: Any = object()
+
+# What batches() yields: (first_line, lines), or (next_line, []) for a tick.
+Batches = Generator[Tuple[int, List[str]], None, None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,7 +142,7 @@ class Builder:
         self.restart_timeout = restart_timeout
         self._flags = Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION if interactive else Gio.DBusCallFlags.NONE
         self._lock = threading.Lock()
-        self._waiters: set = set()
+        self._waiters: Set[GLib.MainContext] = set()
         self._closed = False
         try:
             address = bus_address or Gio.dbus_address_get_for_bus_sync(Gio.BusType.SYSTEM, None)
@@ -188,9 +192,8 @@ class Builder:
             self._waiters.discard(context)
 
     def _timeout_ms(self, timeout: Optional[float]) -> int:
-        if timeout is None:
-            return GLib.MAXINT
-        return max(1, min(GLib.MAXINT, int(timeout * 1000)))
+        most = int(GLib.MAXINT)
+        return most if timeout is None else max(1, min(most, int(timeout * 1000)))
 
     def call(self, path: str, interface: str, method: str, signature: Optional[str] = None,
              args: Sequence[Any] = (), reply_type: Optional[str] = None,
@@ -242,7 +245,7 @@ class Builder:
         options = pack_options({"read_only": read_only, "persistent": persistent}, MOUNT_OPTIONS)
         reply = self.call(MANAGER_PATH, MANAGER_INTERFACE, "Mount", "(sasa{sv})", (instance, list(layers), options),
                           "(s)")
-        return reply.get_child_value(0).get_string()
+        return str(reply.get_child_value(0).get_string())
 
     def unmount(self, instance: str) -> None:
         """Unmounts INSTANCE (never lazily: Busy while it is in use)."""
@@ -352,9 +355,11 @@ class Job:
         reply = self._call(PROPERTIES_INTERFACE, "Get", "(ss)", (JOB_INTERFACE, name), "(v)", timeout)
         return reply.get_child_value(0).get_variant().unpack()
 
-    def properties(self) -> dict:
+    def properties(self) -> Dict[str, Any]:
         """Every property, by D-Bus name."""
-        return self._call(PROPERTIES_INTERFACE, "GetAll", "(s)", (JOB_INTERFACE,), "(a{sv})").unpack()[0]
+        properties: Dict[str, Any] = self._call(PROPERTIES_INTERFACE, "GetAll", "(s)", (JOB_INTERFACE,),
+                                                "(a{sv})").unpack()[0]
+        return properties
 
     def info(self) -> JobInfo:
         """Every property, now, from one call."""
@@ -388,7 +393,7 @@ class Job:
             yield from log_lines(first, batch)
 
     def batches(self, from_line: int = 0, tick: Optional[float] = None, *,
-                restart_timeout: Optional[float] = None) -> Iterator[Tuple[int, List[str]]]:
+                restart_timeout: Optional[float] = None) -> "Batches":
         """lines() in the batches they come in, fast: (first_line, lines),
         the lines as Log gives them (a stderr line keeps its mark). With TICK
         (seconds), also yields (next_line, []) whenever TICK passes without
@@ -415,7 +420,7 @@ class Job:
         return self._stream(from_line, tick, True, restart_timeout)
 
     def _stream(self, from_line: int, tick: Optional[float], with_lines: bool,
-                restart_timeout: Optional[float]) -> Iterator[Tuple[int, List[str]]]:
+                restart_timeout: Optional[float]) -> "Batches":
         builder = self.builder
         patience = builder.restart_timeout if restart_timeout is None else restart_timeout
         cursor = _Cursor(from_line)
@@ -426,6 +431,7 @@ class Job:
         lost_until: Optional[float] = None  # while the service is away: how long we wait for it
         retry_at, backoff = 0.0, _RETRY_FIRST
         tick_at = None if tick is None else time.monotonic() + tick
+        tick_seconds = tick or 0.0
         last_failure: Optional[BuilderError] = None
         members = ("Log", "Finished") if with_lines else ("Finished",)
         with JobEvents(builder, self.path, members) as events:
@@ -459,7 +465,7 @@ class Job:
                     event = events.get(max(0.0, min(wake) - now) if wake else None)
                     if event is None:
                         if tick_at is not None and time.monotonic() >= tick_at:
-                            tick_at = time.monotonic() + tick
+                            tick_at = time.monotonic() + tick_seconds
                             yield cursor.next, []
                     elif event is FINISHED:
                         ended = True
@@ -469,7 +475,7 @@ class Job:
                         lost_until = lost_until or now + patience
                     elif event is APPEARED:
                         retry_at = 0.0
-                    elif not sync_due:
+                    elif not sync_due and not isinstance(event, Mark):
                         first, batch = event
                         fresh = merge(cursor.next, first, batch)
                         if fresh is None:  # lines lost on the way: the stored log has them
@@ -490,7 +496,7 @@ class Job:
                             first = cursor.next
                             cursor.next += len(fresh)
                             if tick_at is not None:
-                                tick_at = time.monotonic() + tick
+                                tick_at = time.monotonic() + tick_seconds
                             yield first, fresh
                     # A Log while a sync is due: the sync's replay covers it.
             except BuilderError as error:
@@ -505,7 +511,7 @@ class Job:
         error.next_line = next_line
         return error
 
-    def _replay(self, cursor: _Cursor, timeout: Optional[float]) -> Iterator[Tuple[int, List[str]]]:
+    def _replay(self, cursor: _Cursor, timeout: Optional[float]) -> "Batches":
         """Yields ReadLog pages from the cursor until one is empty."""
         while True:
             after, page = self.read_log(cursor.next, READ_PAGE, timeout)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import time
-from typing import TYPE_CHECKING, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Deque, Iterator, List, Optional, Sequence, Tuple, Union
 
 from gi.repository import Gio, GLib
 
@@ -68,7 +68,7 @@ class JobEvents:
         self._builder = builder
         self._bus = builder._bus
         self._context = GLib.MainContext.new()
-        self._queue: collections.deque = collections.deque()
+        self._queue: Deque[Event] = collections.deque()
         self._subscriptions: list[int] = []
         self._watch: Optional[int] = None
         with thread_default(self._context):

@@ -75,7 +75,6 @@ PROGRESS_MARKER = "::left4me-progress:: "
 # sign, no spaces, no hex, no underscores, ASCII digits only (Python's
 # float() accepts all of those).
 _DECIMAL = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z", re.ASCII)
-_MANTISSA = re.compile(r"[^eE]*")
 
 
 def parse_progress(line: str) -> Optional[Tuple[float, str]]:
@@ -91,7 +90,7 @@ def parse_progress(line: str) -> Optional[Tuple[float, str]]:
         return None
     percent = float(number)
     # from_chars answers result_out_of_range where float() rounds to 0 or inf.
-    if percent == 0 and any(c in "123456789" for c in _MANTISSA.match(number).group()):
+    if percent == 0 and any(c in "123456789" for c in number.lower().partition("e")[0]):
         return None
     if not math.isfinite(percent) or percent < 0 or percent > 100:
         return None
