@@ -3,6 +3,7 @@ promises about streaming, restarts of the service, cancel, detach, closed
 connections, timeouts and forged signals, without root. The real daemon's
 proofs are in tests/e2e/test_python_client.py."""
 
+import asyncio
 import hashlib
 import inspect
 import threading
@@ -402,3 +403,37 @@ def test_run_sandboxed_script_raises_a_retryable_build_error_when_the_overlay_is
         run_sandboxed_script("demo", "true", on_stdout=print, on_stderr=print, should_cancel=lambda: False)
     assert raised.value.retryable and isinstance(raised.value.__cause__, Busy)
     assert raised.value.job_id is None and raised.value.result is None
+
+
+def test_the_asyncio_recipe_cancelling_the_task_detaches_the_thread_and_the_build_goes_on(bus):
+    """What the package doc says about asyncio.to_thread and cancellation."""
+    builder = Builder(bus.address)
+    job = builder.start_build("demo", "echo started; sleep 600")
+    stop = threading.Event()
+    returned = []
+
+    def follow():
+        result = job.follow(lambda _: None, should_detach=stop.is_set)
+        returned.append(time.monotonic())
+        return result
+
+    async def app():
+        task = asyncio.ensure_future(follow_in_thread())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return time.monotonic()
+
+    async def follow_in_thread():
+        try:
+            return await asyncio.to_thread(follow)
+        finally:
+            stop.set()
+
+    # asyncio.run() also waits for the worker thread: without the recipe's
+    # stop.set(), for ever.
+    cancelled_at, error = Follower(lambda: asyncio.run(app())).outcome(timeout=5)
+    assert error is None
+    assert returned and returned[0] - cancelled_at < 0.5
+    assert job.state == "running"
