@@ -59,6 +59,15 @@ class Follower(threading.Thread):
         return self.value, self.error
 
 
+def bounded(call, timeout=10):
+    """CALL's value (or exception), failing the test if it takes longer than
+    TIMEOUT: a client broken on purpose must fail, not hang the suite."""
+    value, error = Follower(call).outcome(timeout)
+    if error is not None:
+        raise error
+    return value
+
+
 def test_lines_arrive_numbered_with_their_stream_and_without_the_mark(bus):
     builder = Builder(bus.address)
     job = builder.start_build("demo", "echo out; echo err >&2; echo last")
@@ -147,7 +156,7 @@ def test_should_cancel_cancels_and_the_last_lines_and_the_cancelled_result_still
         return "started" in texts
 
     begun = time.monotonic()
-    result = job.follow(texts.append, should_cancel=should_cancel, poll_interval=0.05)
+    result = bounded(lambda: job.follow(texts.append, should_cancel=should_cancel, poll_interval=0.05))
     assert result.state == "cancelled" and not result.succeeded
     assert texts == ["started", "stopping"]
     assert time.monotonic() - begun < 5
@@ -379,8 +388,8 @@ def test_run_sandboxed_script_raises_build_error_with_the_result_on_failure(syst
 def test_run_sandboxed_script_raises_build_cancelled_when_cancelled(system_bus):
     lines = []
     with pytest.raises(BuildCancelled) as raised:
-        run_sandboxed_script("demo", "echo waiting; sleep 600", on_stdout=lines.append, on_stderr=lines.append,
-                             should_cancel=lambda: "waiting" in lines)
+        bounded(lambda: run_sandboxed_script("demo", "echo waiting; sleep 600", on_stdout=lines.append,
+                                             on_stderr=lines.append, should_cancel=lambda: "waiting" in lines))
     assert isinstance(raised.value, BuildError) and raised.value.result.state == "cancelled"
 
 
@@ -391,8 +400,8 @@ def test_run_sandboxed_script_cancels_the_build_when_a_callback_raises(system_bu
         raise RuntimeError("database is down")
 
     with pytest.raises(RuntimeError, match="database is down"):
-        run_sandboxed_script("demo", "echo one; sleep 600", on_stdout=broken_database, on_stderr=print,
-                             should_cancel=lambda: False, on_started=started.append)
+        bounded(lambda: run_sandboxed_script("demo", "echo one; sleep 600", on_stdout=broken_database,
+                                             on_stderr=print, should_cancel=lambda: False, on_started=started.append))
     job = Builder(system_bus.address).job(started[0])
     assert job.wait(timeout=5).state == "cancelled"
 
