@@ -1,31 +1,34 @@
 #!/usr/bin/python3
-"""The web app's run_sandboxed_script(), on left4me_builder.
-
-It used to run a sudo helper and a `journalctl --follow` sidecar to stream
-the output, losing lines to the journal's rate limit. Now the daemon runs
-the script in its sandbox and the client streams every line; the job-worker
-thread needs the left4me group and /usr/share/doc/left4me-builderd/examples/
-50-left4me-builder.rules (polkit), and no sudo.
+"""Runs a script in the sandbox the way the web app's job worker does, with
+left4me_builder.run_sandboxed_script (which ships in the package):
 
     python3 run_sandboxed_script.py OVERLAY 'echo hello'
-"""
+
+Ctrl-C cancels the build. The worker thread needs its user in the group
+left4me (in /etc/group: polkit reads the user database) and
+/usr/share/doc/left4me-builderd/examples/50-left4me-builder.rules in
+/etc/polkit-1/rules.d/; no sudo. See the README's integration recipe for
+storing lines by number and finding a build again after a redeploy."""
 
 import sys
+import threading
 
-from left4me_builder import Builder
+from left4me_builder import BuildError, run_sandboxed_script
 
 
-def run_sandboxed_script(script, overlay, on_stdout, on_stderr, should_cancel):
-    """Runs SCRIPT over OVERLAY, streaming its lines, and returns the Result
-    (state, result, exit_status). SHOULD_CANCEL is polled every 0.2 s.
-    Each line goes to ON_STDOUT or ON_STDERR, as the script wrote it."""
-    with Builder() as builder:
-        job = builder.start_build(overlay, script)
-        return job.follow(on_stdout, should_cancel=should_cancel, on_stderr=on_stderr)
+def main(overlay, script):
+    interrupted = threading.Event()
+    try:
+        run_sandboxed_script(overlay, script,
+                             on_stdout=print,
+                             on_stderr=lambda text: print(text, file=sys.stderr),
+                             should_cancel=interrupted.is_set,
+                             on_started=lambda job_id: print(f"job {job_id}", file=sys.stderr))
+    except BuildError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    result = run_sandboxed_script(sys.argv[2], sys.argv[1], print, lambda text: print(text, file=sys.stderr),
-                                  lambda: False)
-    print(result, file=sys.stderr)
-    sys.exit(0 if result.succeeded else 1)
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -2,214 +2,116 @@
 
 See the package's docstring for the threading model."""
 
-import collections
-import collections.abc
+from __future__ import annotations
+
 import contextlib
 import dataclasses
-import itertools
+import threading
 import time
+from typing import (Any, Callable, Collection, Dict, Generator, Iterator, List, Mapping, Optional, Sequence, Set, Tuple,
+                    Union)
 
 from gi.repository import Gio, GLib
 
 from . import _transport
-from ._errors import BuilderError, BusError, NoSuchJob, from_gerror
+from ._errors import BuilderError, BusError, CallTimeout, Disconnected, NoSuchJob, ServiceLost, from_gerror
+from ._events import APPEARED, BUS_NAME, FINISHED, JOB_INTERFACE, VANISHED, JobEvents, Mark
+from ._log import LogLine, log_lines, merge, parse_progress
+from ._options import APPLY_CAPS_OPTIONS, BUILD_OPTIONS, MOUNT_OPTIONS, pack_options
 
-BUS_NAME = "org.left4me.Builder"
 MANAGER_PATH = "/org/left4me/Builder"
 MANAGER_INTERFACE = "org.left4me.Builder"
-JOB_INTERFACE = "org.left4me.Builder.Job"
 JOB_PATH_PREFIX = MANAGER_PATH + "/job/"
 PROPERTIES_INTERFACE = "org.freedesktop.DBus.Properties"
+OBJECT_MANAGER_INTERFACE = "org.freedesktop.DBus.ObjectManager"
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 # ReadLog's ceiling, and the fastest page: each call costs the daemon a
 # re-read from its last checkpoint (every 4096 lines), so 4096-line pages
-# replay about 440,000 lines/s and 65536-line pages about 1,300,000.
-# Known service bug: pages are bounded by lines only, and a reply over the
-# system bus's 32 MiB message limit (65536 lines averaging over 512 bytes)
-# gets the daemon disconnected, losing every job. The fix belongs in ReadLog
-# (a byte bound, as Log signals have); _replay already takes short pages.
+# replay about 440,000 lines/s and 65536-line pages about 1,300,000. The
+# service also bounds a page by 8 MiB of text, so a page of long lines
+# stays far below the bus's message limit.
 READ_PAGE = 65536
 
-# Polkit may take up to polkit_timeout_sec (20 s) and a Mount waits for
-# systemd's job, so GDBus's default of 25 s is too tight; a person typing a
-# password (interactive) gets all the time they need.
-CALL_TIMEOUT_MS = 120_000
-INTERACTIVE_TIMEOUT_MS = GLib.MAXINT
+# The clients' one timeout policy for a call: polkit may take up to
+# polkit_timeout_sec (20 s) and a Mount waits for systemd's job (up to
+# 25 s) after it, so GDBus's default of 25 s is too tight; 120 s leaves
+# room for a loaded machine. A person typing a password (interactive)
+# gets all the time they need: no limit.
+DEFAULT_TIMEOUT = 120.0
+# How long a stream or wait waits for the service to come back after it
+# left the bus (a restart, a crash that systemd restarts, an upgrade).
+DEFAULT_RESTART_TIMEOUT = 30.0
+# Between tries to reach a service that left, growing up to the most.
+_RETRY_FIRST, _RETRY_MOST = 0.05, 1.0
+# How long a stream waits for the service to come back by itself before
+# calling it. After a crash systemd restarts it (Restart=on-failure, in
+# about 0.3 s); a call in the meantime is an activation request that starts
+# it too, and systemd counts both against the unit's start limit (5 in
+# 10 s): calling at once, three crashes in four seconds locked the service
+# out, and bus activation then waited 25 s for it (measured in the e2e
+# container, systemd 252). After a clean stop nothing restarts it, and the
+# call comes this much later.
+_RESTART_GRACE = 1.0
 
-# StartBuild's options and their D-Bus types, as in the XML.
-BUILD_OPTION_TYPES = {
-    "memory_max": "t",
-    "cpu_quota": "u",
-    "tasks_max": "t",
-    "timeout_sec": "t",
-    "network": "s",
-    "environment": "as",
-    "skip_if_unchanged": "b",
-}
+_UNSET: Any = object()
 
-
-def pack_options(options, types=BUILD_OPTION_TYPES):
-    """OPTIONS (python values) as the a{sv} of a call.
-
-    A known key gets the type of the XML, which the Python type alone cannot
-    tell (cpu_quota is u, memory_max t); `environment` may be a mapping or
-    KEY=VALUE strings. An unknown key is packed by its Python type and sent anyway, so
-    the service, the one authority on options, answers InvalidArgument naming
-    it. A GLib.Variant is sent as it is."""
-    packed = {}
-    for key, value in options.items():
-        if isinstance(value, GLib.Variant):
-            packed[key] = value
-            continue
-        if key == "environment" and isinstance(value, collections.abc.Mapping):
-            value = [f"{name}={text}" for name, text in value.items()]
-        signature = types.get(key) or _signature_of(key, value)
-        packed[key] = GLib.Variant(signature, list(value) if signature == "as" else value)
-    return packed
-
-
-def _signature_of(key, value):
-    if isinstance(value, bool):  # before int: bool is an int
-        return "b"
-    if isinstance(value, int):
-        return "t" if value >= 0 else "x"
-    if isinstance(value, float):
-        return "d"
-    if isinstance(value, str):
-        return "s"
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        return "as"
-    raise TypeError(f"option {key!r}: cannot pack {type(value).__name__} as a D-Bus value")
-
-
-# A line the script wrote to stderr starts with this (ASCII RS); see the Log
-# signal's documentation in org.left4me.Builder(5).
-STDERR_MARK = "\x1e"
-
-
-def split_stream(line):
-    """("stdout" or "stderr", text) of a log line as Log and ReadLog give it."""
-    if line.startswith(STDERR_MARK):
-        return "stderr", line[1:]
-    return "stdout", line
-
-
-def merge(next_line, first_line, lines):
-    """What a Log batch adds for a reader that has every line before NEXT_LINE.
-
-    Returns the lines to deliver, numbered from NEXT_LINE: all of LINES, its
-    tail (a replay already delivered the head) or nothing (a replay covered
-    it all). Returns None when the batch starts after NEXT_LINE: lines are
-    missing in between, and the reader fills them with ReadLog first."""
-    if first_line > next_line:
-        return None
-    if first_line == next_line:
-        return lines
-    return lines[next_line - first_line:]
+# What batches() yields: (first_line, lines), or (next_line, []) for a tick.
+Batches = Generator[Tuple[int, List[str]], None, None]
 
 
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """How a job ended: State (succeeded, failed, cancelled), systemd's Result
-    (success, exit-code, signal, timeout, ...; skipped) and ExitStatus (128+N
-    for signal N; -1 if the script never ran)."""
+    """How a job ended, or where it stands: its JOB_ID, State (starting,
+    running; succeeded, failed, cancelled once ended), systemd's Result
+    (success, exit-code, signal, timeout, resources, log-limit, ...;
+    skipped; '' before the end), ExitStatus (128+N for signal N; -1 if the
+    script never ran) and StatusText (the last left4me-progress text, or
+    systemd's reason when it refused to start the build: Result
+    'resources')."""
 
+    job_id: int
     state: str
     result: str
     exit_status: int
+    status_text: str = ""
 
     @property
-    def succeeded(self):
+    def succeeded(self) -> bool:
         return self.state == "succeeded"
 
-
-_FINISHED = object()
-_SERVICE_GONE = object()
-
-
-class _JobSignals:
-    """A job's signals, queued in a MainContext of our own.
-
-    GDBus delivers a subscription's signals in the thread-default context of
-    the moment it was made; pushing a private one around signal_subscribe
-    means no global main loop is needed, and nothing else iterating any
-    context (another thread, another stream, a GUI) can steal or delay them.
-    The queue fills only while we iterate the context."""
-
-    def __init__(self, bus, path, members):
-        self._bus = bus
-        self._context = GLib.MainContext.new()
-        self._queue = collections.deque()
-        self._ids = []
-        with _thread_default(self._context):
-            for member in members:
-                self._ids.append(bus.signal_subscribe(BUS_NAME, JOB_INTERFACE, member, path, None,
-                                                      Gio.DBusSignalFlags.NONE, self._on_job_signal))
-            # If the daemon goes away, Finished never comes: stop waiting.
-            self._ids.append(bus.signal_subscribe("org.freedesktop.DBus", "org.freedesktop.DBus", "NameOwnerChanged",
-                                                  "/org/freedesktop/DBus", BUS_NAME, Gio.DBusSignalFlags.NONE,
-                                                  self._on_owner_changed))
-
-    def _on_job_signal(self, _bus, _sender, _path, _interface, member, parameters):
-        if member == "Log":
-            # get_strv converts the whole array in C; unpack() would walk it in Python.
-            self._queue.append((parameters.get_child_value(0).get_uint64(),
-                                parameters.get_child_value(1).get_strv()))
-        elif member == "Finished":
-            self._queue.append(_FINISHED)
-
-    def _on_owner_changed(self, _bus, _sender, _path, _interface, _member, parameters):
-        if parameters.get_child_value(2).get_string() == "":
-            self._queue.append(_SERVICE_GONE)
-
-    def get(self, timeout=None):
-        """The next signal: (first_line, lines), _FINISHED or _SERVICE_GONE;
-        None if TIMEOUT seconds pass without one (None: wait for ever)."""
-        context = self._context
-        while not self._queue and context.iteration(False):
-            pass
-        if not self._queue:
-            expired = []
-            source = None
-            if timeout is not None:
-                source = GLib.timeout_source_new(max(0, int(timeout * 1000)))
-                source.set_callback(lambda *_: expired.append(True))
-                source.attach(context)
-            try:
-                while not self._queue and not expired:
-                    context.iteration(True)
-            finally:
-                if source is not None:
-                    source.destroy()
-        return self._queue.popleft() if self._queue else None
-
-    def close(self):
-        # GDBus hands the callbacks' destroy notifies and any signal still
-        # queued to our context; the drain runs them, so nothing stays
-        # referenced from a context that will never run again.
-        with _thread_default(self._context):
-            for subscription in self._ids:
-                self._bus.signal_unsubscribe(subscription)
-        self._ids = []
-        while self._context.iteration(False):
-            pass
-        self._queue.clear()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.close()
+    @property
+    def ended(self) -> bool:
+        return self.state in TERMINAL_STATES
 
 
-@contextlib.contextmanager
-def _thread_default(context):
-    context.push_thread_default()
-    try:
-        yield
-    finally:
-        context.pop_thread_default()
+@dataclasses.dataclass(frozen=True)
+class JobInfo:
+    """Every property of a job at one moment (Builder.jobs(), Job.info())."""
+
+    id: int
+    overlay: str
+    unit: str
+    state: str
+    result: str
+    exit_status: int
+    owner: int
+    created_at: int
+    finished_at: int
+    build_hash: str
+    progress: float
+    status_text: str
+
+    @classmethod
+    def from_properties(cls, p: Mapping[str, Any]) -> "JobInfo":
+        return cls(id=p["Id"], overlay=p["Overlay"], unit=p["Unit"], state=p["State"], result=p["Result"],
+                   exit_status=p["ExitStatus"], owner=p["Owner"], created_at=p["CreatedAt"],
+                   finished_at=p["FinishedAt"], build_hash=p["BuildHash"], progress=p["Progress"],
+                   status_text=p["StatusText"])
+
+    @property
+    def ended(self) -> bool:
+        return self.state in TERMINAL_STATES
 
 
 class Builder:
@@ -223,110 +125,208 @@ class Builder:
     this side, so INTERACTIVE is refused with them (ValueError).
     With INTERACTIVE, calls carry ALLOW_INTERACTIVE_AUTHORIZATION,
     so polkit may ask a person (through their authentication agent) instead
-    of answering InteractiveAuthorizationRequired. The connection is private
-    to this object (never Gio's shared singleton), so closing it or changing
-    its flags affects no one else."""
+    of answering InteractiveAuthorizationRequired.
 
-    def __init__(self, bus_address=None, interactive=False, host=None, machine=None):
+    TIMEOUT is how long each call may take, in seconds: 120 by default
+    (polkit's 20 s plus a Mount's wait for systemd), no limit (None) when
+    INTERACTIVE. A call that takes longer raises CallTimeout, which is also
+    a TimeoutError. RESTART_TIMEOUT is how long lines(), follow() and
+    wait() wait for the service to come back after it left the bus (30 s):
+    they make a call, which bus activation answers by starting it, and go on
+    from the next line; past it they raise ServiceLost.
+
+    The connection is private to this object (never Gio's shared singleton),
+    so closing it affects no one else. Any thread may use it, also several
+    at once, and close() may come from any thread: every call and wait in
+    progress then ends within about a second with Disconnected (also a
+    ConnectionError), as it does when the bus itself goes away."""
+
+    def __init__(self, bus_address: Optional[str] = None, interactive: bool = False, *,
+                 timeout: Optional[float] = _UNSET, restart_timeout: float = DEFAULT_RESTART_TIMEOUT,
+                 host: Optional[str] = None, machine: Optional[str] = None) -> None:
         if interactive and (host is not None or machine is not None):
             raise ValueError("interactive needs the local bus: a password prompt cannot reach the other side")
-        self._bus = _transport.connect(bus_address, host=host, machine=machine)
         self.interactive = interactive
+        self.timeout: Optional[float] = (None if interactive else DEFAULT_TIMEOUT) if timeout is _UNSET else timeout
+        self.restart_timeout = restart_timeout
         self._flags = Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION if interactive else Gio.DBusCallFlags.NONE
-        self._timeout_ms = INTERACTIVE_TIMEOUT_MS if interactive else CALL_TIMEOUT_MS
+        self._lock = threading.Lock()
+        self._waiters: Set[GLib.MainContext] = set()
+        self._closed = False
+        try:
+            self._bus = _transport.connect(bus_address, host=host, machine=machine)
+        except BusError as error:
+            raise Disconnected(f"Cannot connect to the bus: {error}") from None
 
-    def close(self):
-        self._bus.close_sync(None)
+    @property
+    def closed(self) -> bool:
+        """True once close() was called or the bus went away."""
+        return self._closed or self._bus.is_closed()
 
-    def __enter__(self):
+    def close(self) -> None:
+        """Closes the connection. Calls and waits in progress in other threads
+        end with Disconnected. Closing twice is harmless."""
+        with self._lock:
+            self._closed = True
+            waiters = list(self._waiters)
+        for context in waiters:
+            context.wakeup()
+        try:
+            self._bus.close_sync(None)
+        except GLib.Error:
+            pass  # closed already
+
+    def __enter__(self) -> "Builder":
         return self
 
-    def __exit__(self, *_):
+    def __exit__(self, *_: object) -> None:
         self.close()
 
-    def call(self, path, interface, method, signature=None, args=(), reply_type=None):
-        """One method call; the reply's GLib.Variant. Raises BuilderError."""
+    def _check_open(self) -> None:
+        if self._closed:
+            raise Disconnected("The connection to the bus is closed: Builder.close() was called")
+        if self._bus.is_closed():
+            raise Disconnected("The connection to the bus is closed: the bus went away")
+
+    def _add_waiter(self, context: GLib.MainContext) -> None:
+        with self._lock:
+            self._waiters.add(context)
+
+    def _remove_waiter(self, context: GLib.MainContext) -> None:
+        with self._lock:
+            self._waiters.discard(context)
+
+    def _timeout_ms(self, timeout: Optional[float]) -> int:
+        most = int(GLib.MAXINT)
+        return most if timeout is None else max(1, min(most, int(timeout * 1000)))
+
+    def call(self, path: str, interface: str, method: str, signature: Optional[str] = None,
+             args: Sequence[Any] = (), reply_type: Optional[str] = None,
+             timeout: Optional[float] = _UNSET) -> GLib.Variant:
+        """One method call; the reply's GLib.Variant. Raises BuilderError.
+        TIMEOUT (seconds) overrides the Builder's for this call."""
+        self._check_open()
         parameters = GLib.Variant(signature, tuple(args)) if signature else None
         try:
             return self._bus.call_sync(BUS_NAME, path, interface, method, parameters,
                                        GLib.VariantType(reply_type) if reply_type else None,
-                                       self._flags, self._timeout_ms, None)
+                                       self._flags, self._timeout_ms(self.timeout if timeout is _UNSET else timeout),
+                                       None)
         except GLib.Error as error:
             raise from_gerror(error) from None
 
     # -- org.left4me.Builder ------------------------------------------------
-    def start_build(self, overlay, script, **options):
-        """Starts SCRIPT (bash source) in a sandbox over OVERLAY; returns the Job
-        at once. OPTIONS: memory_max, tasks_max, timeout_sec (int), cpu_quota
-        (int, percent of one CPU), network ('public' or 'none'), environment
-        (dict or KEY=VALUE strings), skip_if_unchanged (bool)."""
-        reply = self.call(MANAGER_PATH, MANAGER_INTERFACE, "StartBuild", "(ssa{sv})",
-                          (overlay, script, pack_options(options)), "(o)")
+    def start_build(self, overlay: str, script: str, *, memory_max: Optional[int] = None,
+                    cpu_quota: Optional[int] = None, tasks_max: Optional[int] = None,
+                    timeout_sec: Optional[int] = None, network: Optional[str] = None,
+                    environment: Union[Mapping[str, str], Sequence[str], None] = None,
+                    skip_if_unchanged: Optional[bool] = None) -> "Job":
+        """Starts SCRIPT (bash source) in a sandbox over OVERLAY; returns the
+        Job at once. Each option left out (None) takes the configured
+        default: MEMORY_MAX (bytes), TASKS_MAX, TIMEOUT_SEC, CPU_QUOTA
+        (percent of one CPU), NETWORK ('public' or 'none'), ENVIRONMENT (a
+        mapping or KEY=VALUE strings), SKIP_IF_UNCHANGED (the job has
+        already succeeded, Result 'skipped', if the last successful build of
+        OVERLAY had the same inputs). A misspelt option is a TypeError and a
+        wrong type a TypeError or ValueError, raised here; a value the
+        service does not allow is InvalidArgument."""
+        options = pack_options({"memory_max": memory_max, "cpu_quota": cpu_quota, "tasks_max": tasks_max,
+                                "timeout_sec": timeout_sec, "network": network, "environment": environment,
+                                "skip_if_unchanged": skip_if_unchanged}, BUILD_OPTIONS)
+        reply = self.call(MANAGER_PATH, MANAGER_INTERFACE, "StartBuild", "(ssa{sv})", (overlay, script, options),
+                          "(o)")
         return Job(self, reply.get_child_value(0).get_string())
 
-    def cancel(self, job):
+    def cancel(self, job: Union["Job", str, int]) -> None:
         """Cancels JOB (a Job, path or id). Through the manager, so that an
         unknown job answers NoSuchJob."""
         path = job.path if isinstance(job, Job) else self.job(job).path
         self.call(MANAGER_PATH, MANAGER_INTERFACE, "Cancel", "(o)", (path,))
 
-    def mount(self, instance, layers, read_only=False, persistent=False):
+    def mount(self, instance: str, layers: Sequence[str], *, read_only: bool = False,
+              persistent: bool = False) -> str:
         """Mounts an overlayfs of LAYERS (topmost first) for INSTANCE; returns
         the merged directory."""
-        options = {"read_only": GLib.Variant("b", read_only), "persistent": GLib.Variant("b", persistent)}
-        reply = self.call(MANAGER_PATH, MANAGER_INTERFACE, "Mount", "(sasa{sv})",
-                          (instance, list(layers), options), "(s)")
-        return reply.get_child_value(0).get_string()
+        options = pack_options({"read_only": read_only, "persistent": persistent}, MOUNT_OPTIONS)
+        reply = self.call(MANAGER_PATH, MANAGER_INTERFACE, "Mount", "(sasa{sv})", (instance, list(layers), options),
+                          "(s)")
+        return str(reply.get_child_value(0).get_string())
 
-    def unmount(self, instance):
+    def unmount(self, instance: str) -> None:
+        """Unmounts INSTANCE (never lazily: Busy while it is in use)."""
         self.call(MANAGER_PATH, MANAGER_INTERFACE, "Unmount", "(s)", (instance,))
 
-    def apply_caps(self, addon, version, binary, capabilities, activate=False):
+    def apply_caps(self, addon: str, version: str, binary: str, capabilities: Sequence[str], *,
+                   activate: bool = False) -> None:
         """Sets exactly CAPABILITIES (=ep) on the add-on's binary; with
         ACTIVATE, points the add-on's `current` at VERSION."""
+        options = pack_options({"activate": activate}, APPLY_CAPS_OPTIONS)
         self.call(MANAGER_PATH, MANAGER_INTERFACE, "ApplyCaps", "(sssasa{sv})",
-                  (addon, version, binary, list(capabilities), {"activate": GLib.Variant("b", activate)}))
+                  (addon, version, binary, list(capabilities), options))
 
-    def jobs(self):
-        """Every job the daemon knows (they live until it exits), oldest first."""
-        reply = self.call(MANAGER_PATH, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects",
+    def jobs(self, *, owner: Optional[int] = None, state: Union[str, Collection[str], None] = None) -> List["Job"]:
+        """The jobs the service knows (running ones, and ended ones until the
+        configured retention removes them), oldest first, from one call.
+        OWNER (a uid) and STATE (one state or several) filter them. Each
+        Job's ``snapshot`` holds its properties as that call returned them."""
+        reply = self.call(MANAGER_PATH, OBJECT_MANAGER_INTERFACE, "GetManagedObjects",
                           reply_type="(a{oa{sa{sv}}})")
-        objects = reply.get_child_value(0).unpack()
-        return sorted((Job(self, path) for path, interfaces in objects.items() if JOB_INTERFACE in interfaces),
-                      key=lambda job: job.id)
+        states = {state} if isinstance(state, str) else None if state is None else set(state)
+        found = []
+        for path, interfaces in reply.get_child_value(0).unpack().items():
+            properties = interfaces.get(JOB_INTERFACE)
+            if properties is None:
+                continue
+            info = JobInfo.from_properties(properties)
+            if (owner is None or info.owner == owner) and (states is None or info.state in states):
+                found.append(Job(self, path, snapshot=info))
+        return sorted(found, key=lambda job: job.id)
 
-    def job(self, path_or_id):
-        """The Job at an object path or with an id; no call is made."""
+    def job(self, path_or_id: Union[str, int]) -> "Job":
+        """The Job at an object path or with an id; no call is made (a job
+        that does not exist answers NoSuchJob on first use)."""
         if isinstance(path_or_id, int) or str(path_or_id).isdigit():
             return Job(self, JOB_PATH_PREFIX + str(int(path_or_id)))
-        if not path_or_id.startswith(JOB_PATH_PREFIX):
+        if not path_or_id.startswith(JOB_PATH_PREFIX) or not path_or_id[len(JOB_PATH_PREFIX):].isdigit():
             raise ValueError(f"{path_or_id!r} is neither a job id nor a path under {JOB_PATH_PREFIX}")
         return Job(self, path_or_id)
 
 
-def _job_property(name, doc):
+def _job_property(name: str, doc: str) -> property:
     return property(lambda job: job.get(name), doc=doc)
+
+
+class _Cursor:
+    """The number of the first line not yet handed over."""
+
+    def __init__(self, next_line: int) -> None:
+        self.next = next_line
 
 
 class Job:
     """One build, at /org/left4me/Builder/job/<id>. Every property is read
-    from the service when asked (one call each; properties() gets them all)."""
+    from the service when asked (one call each; info() gets them all).
+    A job outlives restarts of the service, and stays after it ended until
+    the configured retention (job_retention_sec, job_retention_count)
+    removes it with its log; then every call answers NoSuchJob."""
 
-    def __init__(self, builder, path):
+    def __init__(self, builder: Builder, path: str, snapshot: Optional[JobInfo] = None) -> None:
         self.builder = builder
         self.path = path
+        #: The job's properties when Builder.jobs() listed it; None otherwise.
+        self.snapshot = snapshot
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Job {self.path}>"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Job) and other.path == self.path
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.path)
 
     @property
-    def id(self):
+    def id(self) -> int:
         return int(self.path.rsplit("/", 1)[1])
 
     overlay = _job_property("Overlay", "The overlay's name.")
@@ -338,54 +338,69 @@ class Job:
     created_at = _job_property("CreatedAt", "Microseconds since the epoch.")
     finished_at = _job_property("FinishedAt", "Microseconds since the epoch; 0 while running.")
     build_hash = _job_property("BuildHash", "sha256 (hex) of the script and the effective options.")
-    progress = _job_property("Progress", "0..1 as last reported by left4me-progress; -1 when unknown.")
+    progress = _job_property("Progress", "0..1 as last reported by left4me-progress; -1 when unknown "
+                             "(follow(on_progress=...) gets each report without a call).")
     status_text = _job_property("StatusText", "The text of the last left4me-progress report; for a job systemd "
                                 "refused to start (Result 'resources'), systemd's reason.")
 
-    def _call(self, interface, method, signature=None, args=(), reply_type=None):
+    def _call(self, interface: str, method: str, signature: Optional[str] = None, args: Sequence[Any] = (),
+              reply_type: Optional[str] = None, timeout: Optional[float] = _UNSET) -> GLib.Variant:
         try:
-            return self.builder.call(self.path, interface, method, signature, args, reply_type)
+            return self.builder.call(self.path, interface, method, signature, args, reply_type, timeout)
         except BusError as error:
-            # No object at the path: the job never existed, or the daemon
-            # that ran it has exited (jobs do not outlive it).
+            # No object at the path: the job never existed, or it ended and
+            # the configured retention has removed it.
             if error.name == "org.freedesktop.DBus.Error.UnknownObject":
-                raise NoSuchJob(f"There is no job {self.path}; ended jobs are removed after the configured retention.") from None
+                raise NoSuchJob(f"There is no job {self.path}; ended jobs are removed after the configured "
+                                "retention.") from None
             raise
 
-    def get(self, name):
+    def get(self, name: str, timeout: Optional[float] = _UNSET) -> Any:
         """One property by its D-Bus name."""
-        reply = self._call(PROPERTIES_INTERFACE, "Get", "(ss)", (JOB_INTERFACE, name), "(v)")
+        reply = self._call(PROPERTIES_INTERFACE, "Get", "(ss)", (JOB_INTERFACE, name), "(v)", timeout)
         return reply.get_child_value(0).get_variant().unpack()
 
-    def properties(self):
+    def properties(self) -> Dict[str, Any]:
         """Every property, by D-Bus name."""
-        return self._call(PROPERTIES_INTERFACE, "GetAll", "(s)", (JOB_INTERFACE,), "(a{sv})").unpack()[0]
+        properties: Dict[str, Any] = self._call(PROPERTIES_INTERFACE, "GetAll", "(s)", (JOB_INTERFACE,),
+                                                "(a{sv})").unpack()[0]
+        return properties
 
-    def outcome(self):
+    def info(self) -> JobInfo:
+        """Every property, now, from one call."""
+        return JobInfo.from_properties(self.properties())
+
+    def outcome(self) -> Result:
         """The Result now (its state may still be starting or running)."""
         p = self.properties()
-        return Result(p["State"], p["Result"], p["ExitStatus"])
+        return Result(self.id, p["State"], p["Result"], p["ExitStatus"], p["StatusText"])
 
-    def cancel(self):
+    def cancel(self) -> None:
         """SIGTERM, SIGKILL after a second: the job ends cancelled within two.
         Cancelling an ended job changes nothing."""
         self.builder.cancel(self)
 
-    def read_log(self, from_line=0, max_lines=READ_PAGE):
-        """One page of the stored log: (next_line, lines)."""
-        reply = self._call(JOB_INTERFACE, "ReadLog", "(tu)", (from_line, max_lines), "(tas)")
+    def read_log(self, from_line: int = 0, max_lines: int = READ_PAGE,
+                 timeout: Optional[float] = _UNSET) -> Tuple[int, List[str]]:
+        """One page of the stored log: (next_line, lines), the lines as Log
+        gives them (a stderr line keeps its mark; see LogLine.parse)."""
+        reply = self._call(JOB_INTERFACE, "ReadLog", "(tu)", (from_line, max_lines), "(tas)", timeout)
         return reply.get_child_value(0).get_uint64(), reply.get_child_value(1).get_strv()
 
-    def lines(self, from_line=0):
-        """Every log line from FROM_LINE on, as (number, text), live, until the
-        job has ended and the last line is delivered. Works the same on a job
-        that has already ended. Close the iterator (or let it go) to stop
-        early. A stderr line keeps its mark: split_stream(text) tells."""
-        for first, batch in self.batches(from_line):
-            yield from zip(itertools.count(first), batch)
+    def lines(self, from_line: int = 0, *, restart_timeout: Optional[float] = None) -> Iterator[LogLine]:
+        """Every log line from FROM_LINE on, as a LogLine (number, stream,
+        text), live, until the job has ended and its last line is delivered.
+        Works the same on a job that has already ended. Close the iterator
+        (or let it go) to stop early: the build goes on.
 
-    def batches(self, from_line=0, tick=None):
-        """lines() in the batches they come in: (first_line, lines). With TICK
+        A restart of the service is no gap: see batches()."""
+        for first, batch in self.batches(from_line, restart_timeout=restart_timeout):
+            yield from log_lines(first, batch)
+
+    def batches(self, from_line: int = 0, tick: Optional[float] = None, *,
+                restart_timeout: Optional[float] = None) -> "Batches":
+        """lines() in the batches they come in, fast: (first_line, lines),
+        the lines as Log gives them (a stderr line keeps its mark). With TICK
         (seconds), also yields (next_line, []) whenever TICK passes without
         a line, so that the caller gets control back.
 
@@ -396,87 +411,266 @@ class Job:
         past the last line delivered is preceded by a ReadLog of the gap.
         The end is Finished (emitted after the last Log), or a terminal State
         seen right after subscribing; a last ReadLog collects whatever came
-        after the last signal handled."""
+        after the last signal handled.
+
+        When the service leaves the bus (a restart, a crash, an upgrade), the
+        build goes on. So does the stream: it calls the service, which bus
+        activation (or systemd's Restart=) brings back, and replays from the
+        next line. If the service is not back within RESTART_TIMEOUT seconds
+        (default: the Builder's), ServiceLost says so. Any BuilderError
+        raised here carries ``next_line`` (where to resume) and ``job_id``.
+        """
         if from_line < 0:
             raise ValueError("from_line must be >= 0")
-        with _JobSignals(self.builder._bus, self.path, ("Log", "Finished")) as signals:
-            ended = self.state in TERMINAL_STATES
-            next_line = yield from self._replay(from_line)
-            while not ended:
-                signal = signals.get(tick)
-                if signal is None:
-                    yield next_line, []
-                elif signal is _FINISHED:
-                    ended = True
-                elif signal is _SERVICE_GONE:
-                    raise self._service_gone()
-                else:
-                    first, batch = signal
-                    fresh = merge(next_line, first, batch)
-                    if fresh is None:
-                        next_line = yield from self._replay(next_line)
-                        fresh = merge(next_line, first, batch)
-                        if fresh is None:  # ReadLog must cover every line signalled
-                            raise BuilderError(f"{self.path}: lines {next_line} to {first - 1} are missing from "
-                                               "the stored log")
-                    if fresh:
-                        yield next_line, fresh
-                        next_line += len(fresh)
-            yield from self._replay(next_line)
+        return self._stream(from_line, tick, True, restart_timeout)
 
-    def _service_gone(self):
-        # Finished will never come: the daemon exited (or crashed) mid-build.
-        return BusError(f"left4me-builderd exited before {self.path} finished",
-                        "org.freedesktop.DBus.Error.NameHasNoOwner")
-
-    def _replay(self, next_line):
-        """Yields ReadLog pages from NEXT_LINE until one is empty; returns the
-        number of the line after the last one."""
-        while True:
-            after, page = self.read_log(next_line)
-            if not page:
-                return next_line
-            yield next_line, page
-            next_line = after
-
-    def wait(self, timeout=None):
-        """Waits for the job to end; returns its Result. Raises TimeoutError
-        after TIMEOUT seconds (None: no limit)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with _JobSignals(self.builder._bus, self.path, ("Finished",)) as signals:
-            if self.state not in TERMINAL_STATES:
+    def _stream(self, from_line: int, tick: Optional[float], with_lines: bool,
+                restart_timeout: Optional[float]) -> "Batches":
+        builder = self.builder
+        patience = builder.restart_timeout if restart_timeout is None else restart_timeout
+        cursor = _Cursor(from_line)
+        # Where we stand with the service. Every state and line comes from
+        # a call or a signal; a sync (State, then ReadLog to the end) is
+        # due at the start, after the service left, and after the end.
+        sync_due, ended = True, False
+        lost_until: Optional[float] = None  # while the service is away: how long we wait for it
+        retry_at, backoff = 0.0, _RETRY_FIRST
+        tick_at = None if tick is None else time.monotonic() + tick
+        tick_seconds = tick or 0.0
+        last_failure: Optional[BuilderError] = None
+        members = ("Log", "Finished") if with_lines else ("Finished",)
+        with JobEvents(builder, self.path, members) as events:
+            try:
                 while True:
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        raise TimeoutError(f"{self.path} did not finish within {timeout} s")
-                    signal = signals.get(left)
-                    if signal is _FINISHED:
-                        break
-                    if signal is _SERVICE_GONE:
-                        raise self._service_gone()
+                    now = time.monotonic()
+                    if (sync_due or ended) and now >= retry_at:
+                        # The calls of a sync may not outlast the wait for the service.
+                        timeout = _UNSET if lost_until is None else _shorter(builder.timeout, lost_until - now)
+                        try:
+                            if not ended:
+                                # After subscribing: a Finished that comes
+                                # later arrives as a signal.
+                                ended = self.get("State", timeout) in TERMINAL_STATES
+                            if with_lines:
+                                yield from self._replay(cursor, timeout)
+                        except BusError as error:
+                            if not _absent(error):
+                                raise
+                            last_failure = error
+                            lost_until = lost_until or now + patience
+                            if time.monotonic() >= lost_until:
+                                raise self._lost(patience, cursor.next) from last_failure
+                            retry_at, backoff = time.monotonic() + backoff, min(backoff * 2, _RETRY_MOST)
+                            continue
+                        if ended:
+                            return
+                        sync_due, lost_until, backoff = False, None, _RETRY_FIRST
+                        continue
+                    wake = [t for t in (tick_at, retry_at if sync_due or ended else None) if t is not None]
+                    event = events.get(max(0.0, min(wake) - now) if wake else None)
+                    if event is None:
+                        if tick_at is not None and time.monotonic() >= tick_at:
+                            tick_at = time.monotonic() + tick_seconds
+                            yield cursor.next, []
+                    elif event is FINISHED:
+                        ended = True
+                    elif event is VANISHED:
+                        # Then call: bus activation starts it if nothing else does.
+                        sync_due, retry_at = True, now + _RESTART_GRACE
+                        lost_until = lost_until or now + patience
+                    elif event is APPEARED:
+                        retry_at = 0.0
+                    elif not sync_due and not isinstance(event, Mark):
+                        first, batch = event
+                        fresh = merge(cursor.next, first, batch)
+                        if fresh is None:  # lines lost on the way: the stored log has them
+                            try:
+                                yield from self._replay(cursor, _UNSET)
+                            except BusError as error:
+                                if not _absent(error):
+                                    raise
+                                last_failure = error
+                                sync_due, retry_at = True, 0.0
+                                lost_until = lost_until or now + patience
+                                continue
+                            fresh = merge(cursor.next, first, batch)
+                            if fresh is None:  # ReadLog must cover every line signalled
+                                raise BuilderError(f"{self.path}: lines {cursor.next} to {first - 1} are missing "
+                                                   "from the stored log")
+                        if fresh:
+                            first = cursor.next
+                            cursor.next += len(fresh)
+                            if tick_at is not None:
+                                tick_at = time.monotonic() + tick_seconds
+                            yield first, fresh
+                    # A Log while a sync is due: the sync's replay covers it.
+            except BuilderError as error:
+                error.job_id = self.id
+                if error.next_line is None:
+                    error.next_line = cursor.next
+                raise
+
+    def _lost(self, patience: float, next_line: int) -> ServiceLost:
+        error = ServiceLost(f"left4me-builderd left the bus while job {self.id} ran and did not come back within "
+                            f"{patience:g} s; the build may go on: follow it again from line {next_line}")
+        error.next_line = next_line
+        return error
+
+    def _replay(self, cursor: _Cursor, timeout: Optional[float]) -> "Batches":
+        """Yields ReadLog pages from the cursor until one is empty."""
+        while True:
+            after, page = self.read_log(cursor.next, READ_PAGE, timeout)
+            if not page:
+                return
+            first = cursor.next
+            cursor.next = after
+            yield first, page
+
+    def wait(self, timeout: Optional[float] = None, *, restart_timeout: Optional[float] = None) -> Result:
+        """Waits for the job to end; returns its Result. Raises TimeoutError
+        after TIMEOUT seconds (None: no limit). Survives restarts of the
+        service as batches() does."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with contextlib.closing(self._stream(0, timeout, False, restart_timeout)) as ticks:
+            for _ in ticks:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError(f"{self.path} did not finish within {timeout:g} s")
         return self.outcome()
 
-    def follow(self, on_line, should_cancel=None, poll_interval=0.2, from_line=0, on_stderr=None):
-        """The job-worker shape: calls ON_LINE(text) for every line, in order,
-        until the job ends, and returns its Result.
+    def follow(self, on_line: Optional[Callable[[str], object]] = None, *,
+               on_stderr: Optional[Callable[[str], object]] = None,
+               on_lines: Optional[Callable[[List[LogLine]], object]] = None,
+               on_progress: Optional[Callable[[float, str], object]] = None,
+               hide_progress: bool = False,
+               should_cancel: Optional[Callable[[], bool]] = None,
+               should_detach: Optional[Callable[[], bool]] = None,
+               poll_interval: float = 0.2, from_line: int = 0,
+               restart_timeout: Optional[float] = None) -> Result:
+        """The job-worker shape: hands over every line from FROM_LINE on, in
+        order, until the job ends, and returns its Result.
 
-        Lines the script wrote to stderr go to ON_STDERR(text) when it is
-        given, else to ON_LINE too; either way without their stream mark
-        (see split_stream).
+        Lines go either one at a time, as text without the stream mark, to
+        ON_LINE (stdout, and stderr unless ON_STDERR is given) and
+        ON_STDERR; or a batch at a time to ON_LINES, as LogLines: each
+        batch is one Log signal's lines (or a ReadLog page), so one database
+        insert per batch; key rows on (job id, LogLine.number) to make the
+        insert safe to repeat.
 
-        SHOULD_CANCEL, if given, is called about every POLL_INTERVAL seconds,
-        whether lines come or not; once it returns true the job is cancelled,
-        and following goes on until the job has ended (within two seconds),
-        so the last lines and the cancelled Result are still delivered."""
+        ON_PROGRESS(fraction, text) gets each progress report
+        (`left4me-progress PERCENT|- TEXT` in the script) as its marker line
+        passes, by the daemon's rules (see parse_progress), replayed lines
+        included; FRACTION is 0..1, -1 when unknown. With HIDE_PROGRESS,
+        marker lines go only there, not to ON_LINE or ON_LINES (their numbers
+        are then missing from what those get: resume from the last number
+        seen plus one, not from a count of rows).
+
+        SHOULD_CANCEL and SHOULD_DETACH, if given, are called about every
+        POLL_INTERVAL seconds, whether lines come or not.
+        * Once SHOULD_CANCEL returns true the job is cancelled, and following
+          goes on until it has ended (within two seconds), so the last lines
+          and the cancelled Result are still delivered.
+        * Once SHOULD_DETACH returns true (``threading.Event().is_set`` will
+          do), follow() returns the Result as it stands, without cancelling:
+          the build goes on, and follow(from_line=...) or lines() on
+          ``builder.job(job_id)`` picks it up again, from any process, until
+          the retention removes the ended job.
+
+        If a callback raises, follow() stops and the exception propagates;
+        the build goes on, followed by nobody (cancel it, or follow it again
+        from the next line). A restart of the service is no gap (see
+        batches()); a BuilderError raised here carries ``next_line``."""
+        if on_lines is not None and (on_line is not None or on_stderr is not None):
+            raise TypeError("give on_lines, or on_line and on_stderr, not both")
+        to_stdout = on_line
+        to_stderr = on_stderr if on_stderr is not None else on_line
+        polling = should_cancel is not None or should_detach is not None
         cancelled = False
-        next_poll = time.monotonic()
-        for _first, batch in self.batches(from_line, tick=poll_interval if should_cancel else None):
-            for line in batch:
-                stream, text = split_stream(line)
-                (on_stderr if stream == "stderr" and on_stderr is not None else on_line)(text)
-            if should_cancel is not None and not cancelled and time.monotonic() >= next_poll:
-                next_poll = time.monotonic() + poll_interval
-                if should_cancel():
-                    self.cancel()
-                    cancelled = True
+        next_poll = time.monotonic() + poll_interval
+        with contextlib.closing(self.batches(from_line, poll_interval if polling else None,
+                                             restart_timeout=restart_timeout)) as batches:
+            for first, batch in batches:
+                if batch:
+                    if on_progress is not None or hide_progress:
+                        batch, numbers = _progress(first, batch, on_progress, hide_progress)
+                    else:
+                        numbers = None
+                    if on_lines is not None:
+                        if batch:
+                            on_lines(log_lines(first, batch) if numbers is None else
+                                     [LogLine.parse(n, line) for n, line in zip(numbers, batch)])
+                    else:
+                        _deliver(batch, to_stdout, to_stderr)
+                if polling and time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + poll_interval
+                    if should_detach is not None and should_detach():
+                        break
+                    if should_cancel is not None and not cancelled and should_cancel():
+                        cancelled = self._try_cancel()
         return self.outcome()
+
+    def _try_cancel(self) -> bool:
+        """Cancels; False if the service could not be reached (the next poll
+        tries again, once it is back)."""
+        try:
+            self.cancel()
+        except BusError as error:
+            if not _absent(error):
+                raise
+            return False
+        return True
+
+
+# What a call to a service that is not there (or not yet, or no longer)
+# answers: the bus's own errors while it has no owner or activation fails
+# (systemd's errors when it refuses to start the unit), the owner's
+# disconnection before the reply, and a timeout.
+_ABSENT = frozenset({
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+    "org.freedesktop.DBus.Error.NoReply",
+})
+_ABSENT_PREFIXES = ("org.freedesktop.DBus.Error.Spawn.", "org.freedesktop.systemd1.")
+
+
+def _absent(error: BusError) -> bool:
+    """True if ERROR says the service is away, rather than what it answered."""
+    if isinstance(error, Disconnected):
+        return False
+    if isinstance(error, CallTimeout):
+        return True
+    name = error.name or ""
+    return name in _ABSENT or name.startswith(_ABSENT_PREFIXES)
+
+
+def _shorter(timeout: Optional[float], left: float) -> float:
+    return max(0.001, left if timeout is None else min(timeout, left))
+
+
+def _deliver(batch: List[str], on_stdout: Optional[Callable[[str], object]],
+             on_stderr: Optional[Callable[[str], object]]) -> None:
+    for line in batch:
+        if line.startswith("\x1e"):
+            if on_stderr is not None:
+                on_stderr(line[1:])
+        elif on_stdout is not None:
+            on_stdout(line)
+
+
+def _progress(first: int, batch: List[str], on_progress: Optional[Callable[[float, str], object]],
+              hide: bool) -> Tuple[List[str], Optional[List[int]]]:
+    """Reports the progress lines of BATCH; with HIDE, returns the rest and
+    their numbers (None when nothing was hidden)."""
+    kept: List[str] = []
+    numbers: List[int] = []
+    hidden = False
+    for number, line in enumerate(batch, first):
+        report = parse_progress(line) if line.startswith("::") else None
+        if report is not None:
+            if on_progress is not None:
+                on_progress(*report)
+            if hide:
+                hidden = True
+                continue
+        kept.append(line)
+        numbers.append(number)
+    return (kept, numbers) if hidden else (batch, None)

@@ -15,6 +15,7 @@ import re
 import socket
 import subprocess
 import threading
+from typing import Any, List, Optional
 
 from gi.repository import Gio, GLib
 
@@ -26,7 +27,7 @@ _HOST = re.compile(r"(?P<host>[^\s'\"\\:-][^\s'\"\\:]*)(?::(?P<port>[0-9]+))?")
 _MACHINE = re.compile(r"\.host|[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 
-def bridge_command(host=None, machine=None):
+def bridge_command(host: Optional[str] = None, machine: Optional[str] = None) -> List[str]:
     """The argv of the bridge process for HOST or MACHINE. Raises ValueError
     for a name sd-bus would refuse, or for both."""
     if host is not None and machine is not None:
@@ -42,7 +43,7 @@ def bridge_command(host=None, machine=None):
     return ["systemd-stdio-bridge", f"--machine={machine}"]
 
 
-def connect(bus_address=None, host=None, machine=None):
+def connect(bus_address: Optional[str] = None, host: Optional[str] = None, machine: Optional[str] = None) -> Any:
     """A private Gio.DBusConnection (never Gio's shared singleton) to the
     system bus at BUS_ADDRESS (default: this host's, DBUS_SYSTEM_BUS_ADDRESS
     honoured), or on HOST or in MACHINE. Raises BusError if it cannot."""
@@ -57,12 +58,12 @@ def connect(bus_address=None, host=None, machine=None):
         raise from_gerror(error) from None
 
 
-def _connect_bridge(argv):
+def _connect_bridge(argv: List[str]) -> Any:
     # As sd-bus's unixexec: transport: one end of a socket pair is the
     # bridge's stdin and stdout (ssh's stderr stays ours, for its messages).
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with theirs:
-        bridge = subprocess.Popen(argv, stdin=theirs, stdout=theirs, start_new_session=False)
+        bridge = subprocess.Popen(argv, stdin=theirs.fileno(), stdout=theirs.fileno(), start_new_session=False)
     # The bridge exits when the connection closes; reap it then.
     threading.Thread(target=bridge.wait, name="left4me-bridge-reaper", daemon=True).start()
     stream = Gio.Socket.new_from_fd(ours.detach()).connection_factory_create_connection()

@@ -6,8 +6,12 @@ object: the client code runs exactly where a deployment runs it."""
 
 import hashlib
 import json
+import os
+import queue
+import shlex
 import subprocess
 import textwrap
+import threading
 import time
 
 import pytest
@@ -17,9 +21,11 @@ from conftest import PYTHON
 RULES = "/usr/share/doc/left4me-builderd/examples/50-left4me-builder.rules"
 EXAMPLES = "/usr/share/doc/left4me-builderd/examples"
 L4M = "/var/lib/left4me"
+PROGRESS_CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "progress_cases.json")
 
 PRELUDE = """\
 import json, sys, threading, time
+from gi.repository import GLib
 import left4me_builder
 from left4me_builder import *
 
@@ -28,6 +34,13 @@ def attempt(call):
         call()
     except BuilderError as error:
         return [type(error).__name__, error.name, str(error)]
+    return None
+
+def local_error(call):
+    try:
+        call()
+    except Exception as error:
+        return [type(error).__name__, str(error)]
     return None
 """
 
@@ -58,10 +71,10 @@ def test_lines_of_a_100000_line_build_are_complete_in_order_and_replayed_after_t
         import hashlib
         def digest(lines):
             h, count, contiguous = hashlib.sha256(), 0, True
-            for number, text in lines:
-                contiguous = contiguous and number == count
+            for line in lines:
+                contiguous = contiguous and line.number == count and line.stream == "stdout"
                 count += 1
-                h.update(text.encode() + b"\\n")
+                h.update(line.text.encode() + b"\\n")
             return [count, contiguous, h.hexdigest()]
         builder = Builder()
         started = time.monotonic()
@@ -79,7 +92,7 @@ def test_lines_of_a_100000_line_build_are_complete_in_order_and_replayed_after_t
     expected = hashlib.sha256("".join(f"{i}\n" for i in range(100000)).encode()).hexdigest()
     assert out["live"] == [100000, True, expected]
     assert out["late"] == [100000, True, expected]
-    assert out["tail"] == [[99998, "99998"], [99999, "99999"]]
+    assert out["tail"] == [[99998, "stdout", "99998"], [99999, "stdout", "99999"]]
     assert out["result"] == ["succeeded", 0]
     print(f"\n100000 lines: start_build + lines() {out['live_seconds']:.3f} s "
           f"({100000 / out['live_seconds']:,.0f} lines/s); replay after the end {out['late_seconds']:.3f} s "
@@ -98,7 +111,7 @@ def test_lines_joined_mid_build_miss_nothing_and_two_threads_do_not_interfere(sv
         def follow(name, builder):
             job = builder.start_build(name, script)
             time.sleep(0.3)
-            results[name] = [number == int(text) for number, text in job.lines()].count(True)
+            results[name] = [line.number == int(line.text) for line in job.lines()].count(True)
         threads = [threading.Thread(target=follow, args=("one", Builder())),
                    threading.Thread(target=follow, args=("two", shared)),
                    threading.Thread(target=follow, args=("three", shared))]
@@ -165,7 +178,7 @@ def test_options_and_properties_arrive_with_their_types(svc, bob):
         job = builder.start_build("demo", 'echo "$MAP"; left4me-progress 42 Downloading maps',
                                   memory_max=256 << 20, cpu_quota=50, tasks_max=64, timeout_sec=60,
                                   network="none", environment={"MAP": "c1m1_hotel"}, skip_if_unchanged=False)
-        lines = [text for _, text in job.lines()]
+        lines = [line.text for line in job.lines()]
         p = job.properties()
         print(json.dumps({"lines": lines, "state": job.state, "result": job.result, "exit": job.exit_status,
                           "overlay": job.overlay, "unit": job.unit, "owner": job.owner, "hash": job.build_hash,
@@ -193,12 +206,14 @@ def test_each_service_error_raises_its_own_class_with_the_services_message(svc, 
         layers = ["/var/lib/left4me/overlays/demo"]
         print(json.dumps({
             "overlay": attempt(lambda: builder.start_build("../etc", "true")),
-            "option": attempt(lambda: builder.start_build("demo", "true", memory=True)),
+            "option": attempt(lambda: builder.call("/org/left4me/Builder", "org.left4me.Builder", "StartBuild",
+                                                   "(ssa{sv})", ("demo", "true", {"memory": GLib.Variant("b", True)}))),
             "no_job": attempt(lambda: builder.cancel("/org/left4me/Builder/job/999999")),
             "no_job_object": attempt(lambda: builder.job(999999).state),
             "challenge": attempt(lambda: builder.mount("inst1", layers)),
             "interactive": attempt(lambda: Builder(interactive=True).mount("inst1", layers)),
             "no_bus": attempt(lambda: Builder("unix:path=/run/no-such-bus")),
+            "misspelt": local_error(lambda: builder.start_build("demo", "true", memory=1 << 30)),
         }))
         """, user=bob)
     assert as_bob["overlay"][:2] == ["InvalidArgument", "org.left4me.Builder.Error.InvalidArgument"]
@@ -209,7 +224,8 @@ def test_each_service_error_raises_its_own_class_with_the_services_message(svc, 
     assert as_bob["challenge"][0] == "InteractiveAuthorizationRequired"
     assert "allow-interactive-authorization" in as_bob["challenge"][2]
     assert as_bob["interactive"][0] == "NotAuthorized"  # with the flag polkit looks for an agent: none here
-    assert as_bob["no_bus"][0] == "BusError"
+    assert as_bob["no_bus"][0] == "Disconnected"
+    assert as_bob["misspelt"][0] == "TypeError" and "memory" in as_bob["misspelt"][1]
     as_alice = py(svc, """print(json.dumps(attempt(lambda: Builder().start_build("demo", "true"))))""", user="alice")
     assert as_alice[:2] == ["NotAuthorized", "org.left4me.Builder.Error.NotAuthorized"]
     assert "org.left4me.builder.build" in as_alice[2]
@@ -222,27 +238,6 @@ def test_each_service_error_raises_its_own_class_with_the_services_message(svc, 
         """)
     assert as_root["not_mounted"][0] == "NotMounted" and "never-mounted" in as_root["not_mounted"][2]
     assert as_root["caps"][0] == "CapabilityNotAllowed" and "cap_sys_admin" in as_root["caps"][2]
-
-
-def test_following_a_job_ends_with_bus_error_when_the_daemon_goes_away(svc, bob):
-    svc.overlay("demo")
-    # The follower runs in the background while root stops the daemon.
-    follower = subprocess.Popen(
-        ["nsenter", "-t", str(svc.c.pid), "-a", "--", "setpriv", "--reuid=bob", "--regid=bob", "--init-groups",
-         "--reset-env", "--", PYTHON, "-c", PRELUDE + textwrap.dedent("""
-            job = Builder().start_build("demo", "echo started; sleep 600")
-            print(json.dumps(attempt(lambda: job.follow(lambda text: print(text, flush=True)))), flush=True)
-            """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert follower.stdout.readline().strip() == "started"
-        svc.stop_daemon()
-        rest, _ = follower.communicate(timeout=30)  # not for ever: the bug would be a hang
-    finally:
-        if follower.poll() is None:
-            follower.kill()
-            follower.wait()
-    answer = json.loads(rest.splitlines()[-1])
-    assert answer[0] == "BusError" and "exited" in answer[2]
 
 
 @pytest.fixture
@@ -293,20 +288,276 @@ def test_apply_caps_sets_capabilities_and_activates(svc):
     assert svc.c.run(["getcap", f"{addon}/versions/1.0/bin/probe"]).stdout.strip() == ""
 
 
-def test_the_example_run_sandboxed_script_streams_a_real_build(svc, bob):
+# -- the web app's worker, restarts of the daemon, progress, polkit groups ----
+
+class Background:
+    """CODE after PRELUDE, run in the container as USER in the background.
+    A thread reads its output, so that every wait for a line has a bound
+    (a client that hangs fails the test instead of holding up the suite)."""
+
+    def __init__(self, svc, code, user):
+        self.svc = svc
+        self.process = subprocess.Popen(
+            ["nsenter", "-t", str(svc.c.pid), "-a", "--", "setpriv", f"--reuid={user}", f"--regid={user}",
+             "--init-groups", "--reset-env", "--", PYTHON, "-c",
+             PRELUDE + 'print("pid", __import__("os").getpid(), flush=True)\n' + textwrap.dedent(code)],
+            stdout=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.pid = self.read_until("pid ").split()[1]  # inside the container, for stop()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def read_until(self, prefix, timeout=60):
+        """The next line that starts with PREFIX."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._next(deadline, f"printed no {prefix!r} within {timeout} s")
+            if line is None:
+                raise AssertionError(f"the client ended without printing {prefix!r}")
+            if line.startswith(prefix):
+                return line
+
+    def last_json(self, timeout=60):
+        """The JSON of the client's last line, once it has ended."""
+        last = None
+        deadline = time.monotonic() + timeout
+        while (line := self._next(deadline, f"did not end within {timeout} s")) is not None:
+            last = line
+        return json.loads(last)
+
+    def _next(self, deadline, failure):
+        try:
+            return self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"the client {failure}") from None
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.svc.c.run(["kill", "-9", self.pid], check=False)
+            self.process.wait(timeout=10)
+
+
+def main_pid(svc):
+    return svc.c.run(["systemctl", "show", "-P", "MainPID", "left4me-builderd.service"]).stdout.strip()
+
+
+def kill_9(svc):
+    pid = main_pid(svc)
+    assert pid != "0", "the daemon is not running"
+    svc.c.run(["kill", "-9", pid])
+    return pid
+
+
+# Six seconds of output, 200,000 lines in 20 bursts: it runs through three
+# restarts of the daemon. The follower hashes what it gets, checks the
+# numbering, and says how far it is after each batch.
+RESTARTS_SCRIPT = "for i in $(seq 0 19); do seq $((i * 10000)) $((i * 10000 + 9999)); sleep 0.3; done"
+SEQ_200000_SHA = hashlib.sha256("".join(f"{i}\n" for i in range(200000)).encode()).hexdigest()
+FOLLOWER = """
+    import hashlib
+    sha, count, contiguous = hashlib.sha256(), 0, True
+    def take(batch):
+        global count, contiguous
+        contiguous = contiguous and batch[0].number == count
+        sha.update("".join(line.text + "\\n" for line in batch).encode())
+        count += len(batch)
+        print("at", count, flush=True)
+    job = Builder().start_build(OVERLAY, SCRIPT)
+    print("job", job.id, flush=True)
+"""
+
+
+def follower(overlay, script, rest):
+    """FOLLOWER's code for a build of SCRIPT over OVERLAY, then REST."""
+    return FOLLOWER.replace("OVERLAY", repr(overlay)).replace("SCRIPT", repr(script)) + rest
+
+
+def test_kill_9_three_times_during_a_200000_line_build_the_client_gets_seqs_output(svc, bob):
+    svc.overlay("restarts")
+    client = Background(svc, follower("restarts", RESTARTS_SCRIPT, """
+    result = job.follow(on_lines=take)
+    print(json.dumps({"count": count, "sha": sha.hexdigest(), "contiguous": contiguous,
+                      "result": [result.state, result.exit_status]}))
+    """), user=bob)
+    try:
+        job = client.read_until("job ").split()[1]
+        killed = []
+        for threshold in (30000, 70000, 110000):
+            while int(client.read_until("at ").split()[1]) < threshold:
+                pass
+            killed.append(kill_9(svc))
+            # The build goes on without the daemon (and systemd, or the
+            # client's next call, brings the daemon back).
+            assert svc.unit_property(f"left4me-build@{job}.service", "ActiveState") == "active"
+            try:
+                svc.wait_for(lambda: main_pid(svc) not in ("0", killed[-1]), timeout=15, what="the daemon to restart")
+            except AssertionError as error:
+                journal = svc.c.run(["journalctl", "--no-pager", "-n", "40", "-u", "left4me-builderd.service"],
+                                    check=False).stdout
+                raise AssertionError(f"{error}; its journal:\n{journal}") from None
+        out = client.last_json()
+    finally:
+        client.stop()
+    assert len(set(killed)) == 3
+    assert out == {"count": 200000, "sha": SEQ_200000_SHA, "contiguous": True, "result": ["succeeded", 0]}
+
+
+def test_when_the_daemon_does_not_come_back_following_ends_in_bounded_time_and_resumes_later(svc, bob):
+    svc.overlay("masked")
+    script = "seq 0 49999; sleep 4; seq 50000 99999"
+    client = Background(svc, follower("masked", script, """
+    try:
+        job.follow(on_lines=take, restart_timeout=2)
+    except ServiceLost as error:
+        print("lost", json.dumps([error.next_line, count, error.job_id, isinstance(error, ConnectionError),
+                                  str(error), repr(error.__cause__)]), flush=True)
+        # Waits (30 s by default) for the daemon: bus activation brings it back once it may start.
+        result = job.follow(on_lines=take, from_line=error.next_line)
+        print(json.dumps({"count": count, "sha": sha.hexdigest(), "contiguous": contiguous,
+                          "result": [result.state, result.exit_status]}))
+    """), user=bob)
+    try:
+        client.read_until("job ")
+        while int(client.read_until("at ").split()[1]) < 50000:
+            pass
+        svc.c.run(["systemctl", "mask", "--runtime", "left4me-builderd.service"])
+        kill_9(svc)
+        killed_at = time.monotonic()
+        lost = json.loads(client.read_until("lost ").split(" ", 1)[1])
+        lost_after = time.monotonic() - killed_at
+        svc.c.run(["systemctl", "unmask", "--runtime", "left4me-builderd.service"])
+        out = client.last_json()
+    finally:
+        svc.c.run(["systemctl", "unmask", "--runtime", "left4me-builderd.service"], check=False)
+        client.stop()
+    next_line, count, job_id, connection_error, message, cause = lost
+    assert next_line == count == 50000 and job_id > 0 and connection_error
+    assert "from line 50000" in message
+    assert 1.5 < lost_after < 6, f"ServiceLost came {lost_after:.1f} s after the kill; restart_timeout was 2 s"
+    print(f"\nServiceLost {lost_after:.2f} s after the kill, restart_timeout 2 s; the last failure: {cause}")
+    assert out == {"count": 100000, "sha": hashlib.sha256("".join(f"{i}\n" for i in range(100000)).encode())
+                   .hexdigest(), "contiguous": True, "result": ["succeeded", 0]}
+
+
+def test_a_clean_stop_of_the_daemon_mid_build_is_no_gap_bus_activation_brings_it_back(svc, bob):
     svc.overlay("demo")
-    out = py(svc, f"""
-        sys.path.insert(0, {EXAMPLES!r})
-        from run_sandboxed_script import run_sandboxed_script
-        stdout, stderr = [], []
-        result = run_sandboxed_script("echo out; echo err >&2; exit 3", "demo", stdout.append, stderr.append,
-                                      lambda: False)
-        begun = time.monotonic()
-        cancelled = run_sandboxed_script("echo waiting; sleep 600", "demo", stdout.append, stderr.append,
-                                         lambda: "waiting" in stdout)
-        print(json.dumps({{"stdout": stdout, "stderr": stderr, "result": [result.state, result.exit_status],
-                          "cancelled": cancelled.state, "seconds": time.monotonic() - begun}}))
+    client = Background(svc, """
+        lines = []
+        job = Builder().start_build("demo", "echo started; sleep 1; echo done")
+        result = job.follow(lambda text: (lines.append(text), print(text, flush=True)))
+        print(json.dumps({"lines": lines, "result": [result.state, result.exit_status]}), flush=True)
         """, user=bob)
-    assert out["stdout"] == ["out", "waiting"] and out["stderr"] == ["err"]
-    assert out["result"] == ["failed", 3]
-    assert out["cancelled"] == "cancelled" and out["seconds"] < 5
+    try:
+        client.read_until("started")
+        stopped = main_pid(svc)
+        svc.stop_daemon()  # nothing restarts it but the client's next call
+        out = client.last_json(timeout=30)
+    finally:
+        client.stop()
+    assert out == {"lines": ["started", "done"], "result": ["succeeded", 0]}
+    assert main_pid(svc) not in ("0", stopped)
+
+
+def test_run_sandboxed_script_called_as_the_web_app_calls_it(svc, bob):
+    svc.overlay("demo")
+    out = py(svc, """
+        from left4me_builder import BuildCancelled, BuildError, run_sandboxed_script
+        events, ids = [], []
+        def worker(script, should_cancel=lambda: False):
+            try:
+                return run_sandboxed_script("demo", script,
+                                            on_stdout=lambda text: events.append(["out", text]),
+                                            on_stderr=lambda text: events.append(["err", text]),
+                                            should_cancel=should_cancel,
+                                            on_started=ids.append)
+            except BuildError as error:
+                return [type(error).__name__, error.job_id, error.exit_status, error.status_text,
+                        error.result.state, error.result.result, str(error)]
+        ok = worker("echo out; echo err >&2; left4me-progress 50 half")
+        ok_events = list(events)
+        # The app saved the id: a redeploy later finds the build, log and all.
+        again = [[line.stream, line.text] for line in Builder().job(ids[0]).lines()]
+        failed = worker("left4me-progress 90 almost; exit 3")
+        begun = time.monotonic()
+        cancelled = worker("echo waiting; sleep 600", should_cancel=lambda: ["out", "waiting"] in events)
+        print(json.dumps({"ok": ok, "ok_events": ok_events, "again": again, "failed": failed, "ids": ids,
+                          "cancelled": cancelled, "cancel_seconds": time.monotonic() - begun}))
+        """, user=bob)
+    assert out["ok"] is None
+    assert [text for stream, text in out["ok_events"] if stream == "out"] == ["out", "::left4me-progress:: 50 half"]
+    assert [text for stream, text in out["ok_events"] if stream == "err"] == ["err"]
+    assert out["again"] == [["stdout" if stream == "out" else "stderr", text] for stream, text in out["ok_events"]]
+    assert len(set(out["ids"])) == 3
+    name, job_id, exit_status, status_text, state, result, message = out["failed"]
+    assert (name, job_id, exit_status, status_text, state, result) == \
+        ("BuildError", out["ids"][1], 3, "almost", "failed", "exit-code")
+    assert "exit status 3" in message and "almost" in message
+    assert out["cancelled"][:2] == ["BuildCancelled", out["ids"][2]] and out["cancelled"][4] == "cancelled"
+    assert out["cancel_seconds"] < 5
+    # The shipped example is that function with a command line.
+    example = svc.c.run([PYTHON, f"{EXAMPLES}/run_sandboxed_script.py", "demo", "echo hello; exit 4"], user=bob,
+                        check=False)
+    assert (example.returncode, example.stdout) == (1, "hello\n") and "exit status 4" in example.stderr
+
+
+def test_progress_reports_parsed_by_the_client_match_the_daemons_properties(svc, bob):
+    """Lines of the shared table (tests/unit/progress_cases.json; the unit
+    tier checks that both parsers agree on all of it), each after a report
+    the daemon surely takes: the client's last on_progress report and the
+    daemon's Progress and StatusText must agree, and hide_progress must hide
+    exactly the lines the daemon counts as reports. Eight builds at once (a
+    user's limit): reports, a dash, spaces kept, and the syntax where
+    Python's float() and the daemon's from_chars differ."""
+    base = "::left4me-progress:: 7 base"
+    table = {line for line, *_ in json.load(open(PROGRESS_CASES))["cases"]}
+    lines = ["::left4me-progress:: 42 Downloading maps", "::left4me-progress:: 1. x",
+             "::left4me-progress:: -  x", "::left4me-progress:: 5  two  spaces ", "::left4me-progress:: 101 too much",
+             "::left4me-progress:: +5 x", "::left4me-progress:: 1e-400 x", "::left4me-progress:: 1_0"]
+    assert table.issuperset(lines)
+    builds = [[line, f"printf '%s\\n' {shlex.quote(base)} {shlex.quote(line)}"] for line in lines]
+    for name in ("p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7"):
+        svc.overlay(name)
+    out = py(svc, f"""
+        builds = {builds!r}
+        builder = Builder()
+        compared = []
+        for wave in range(0, len(builds), 8):  # at most 8 running builds per user
+            jobs = [(line, builder.start_build(f"p{{i}}", script))
+                    for i, (line, script) in enumerate(builds[wave:wave + 8])]
+            for line, job in jobs:
+                reports, shown = [], []
+                job.follow(shown.append, on_progress=lambda *r: reports.append(list(r)), hide_progress=True)
+                info = job.info()
+                compared.append([line, reports[-1], [info.progress, info.status_text], shown])
+        print(json.dumps(compared))
+        """, user=bob, timeout=300)
+    assert len(out) == len(builds)
+    for line, client, daemon, shown in out:
+        assert client[0] == pytest.approx(daemon[0], rel=1e-12, abs=1e-15) and client[1] == daemon[1], line
+        is_report = client != [0.07, "base"]
+        assert shown == ([] if is_report else [line]), line
+
+
+def test_polkit_reads_groups_from_the_user_database_so_supplementary_groups_of_a_unit_are_not_enough(svc, bob):
+    """The README's claim: subject.isInGroup() in 50-left4me-builder.rules
+    reads the user database, so a web app's unit with
+    SupplementaryGroups=left4me, whose user is not in the group, is refused."""
+    svc.overlay("demo")
+    code = PRELUDE + textwrap.dedent("""
+        import grp, os
+        groups = sorted(grp.getgrgid(gid).gr_name for gid in os.getgroups())
+        print(json.dumps({"groups": groups, "answer": attempt(lambda: Builder().start_build("demo", "true").wait())}))
+        """)
+
+    def as_unit(user):
+        return json.loads(svc.c.run(["systemd-run", "--wait", "--pipe", "--quiet", "-p", f"User={user}",
+                                     "-p", "SupplementaryGroups=left4me", PYTHON, "-c", code]).stdout)
+
+    alice = as_unit("alice")  # not in the group in /etc/group
+    assert "left4me" in alice["groups"]  # yet her process has it
+    assert alice["answer"][0] == "NotAuthorized"
+    assert as_unit(bob)["answer"] is None  # in /etc/group: allowed

@@ -163,13 +163,13 @@ def test_the_python_client_builds_remotely_with_signals_and_readlog(svc, granted
         from left4me_builder import Builder
         with Builder(host={granted.host("bob")!r}) as builder:
             job = builder.start_build("remote-python", "seq 0 49999; echo oops >&2; exit 5")
-            lines = [text for _, text in job.lines()]        # ReadLog, then Log signals
-            replay = [text for _, text in job.lines()]       # after the end: ReadLog alone
+            lines = [[l.stream, l.text] for l in job.lines()]    # ReadLog, then Log signals
+            replay = [[l.stream, l.text] for l in job.lines()]   # after the end: ReadLog alone
             result = job.wait()
         print(json.dumps({{"lines": lines, "replay": replay,
                           "result": [result.state, result.result, result.exit_status]}}))
         """)
-    expected = [str(i) for i in range(50000)] + ["\x1eoops"]
+    expected = [["stdout", str(i)] for i in range(50000)] + [["stderr", "oops"]]
     assert result["lines"] == expected and result["replay"] == expected
     assert result["result"] == ["failed", "exit-code", 5]
 
@@ -287,6 +287,6 @@ def test_m_reaches_the_service_in_a_local_container(svc, inner):
         with Builder(machine={inner!r}) as builder:
             job = builder.start_build("inner", "echo from python")
             result = job.wait()
-            print(json.dumps([[text for _, text in job.lines()], [result.state, result.result, result.exit_status]]))
+            print(json.dumps([[l.text for l in job.lines()], [result.state, result.result, result.exit_status]]))
         """)]).stdout
     assert json.loads(python) == [["from python"], ["succeeded", "success", 0]]
