@@ -49,6 +49,17 @@ def test_environment_variables_are_set_and_source_date_epoch_comes_from_the_hash
         assert answer["error"] == ERROR + "InvalidArgument" and "cannot be overridden" in answer["message"]
 
 
+def test_environment_values_reach_the_script_byte_for_byte(svc):
+    """Values used to go through an EnvironmentFile, which systemd parses
+    shell-style: blanks at either end, quotes and backslashes were lost, so
+    the script saw other values than BuildHash was computed from."""
+    values = {"A": "a ", "B": " b", "C": '"q"', "D": "'s'", "E": "x\\y", "F": "t\tu", "G": "$HOME `x` %n"}
+    svc.overlay("demo")
+    script = "".join(f"printf '%s|\\n' \"${key}\"\n" for key in values)
+    out = svc.build("demo", script, options={"environment": [f"{k}={v}" for k, v in values.items()]})
+    assert out["lines"] == [f"{v}|" for v in values.values()]
+
+
 def test_skip_if_unchanged_returns_a_succeeded_job_without_running(svc):
     path = svc.overlay("skip")
     script = "date +%s%N >> runs"
