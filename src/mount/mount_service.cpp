@@ -6,7 +6,7 @@
 #include "util/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
-#include "util/mount_namespace.hpp"
+#include "util/host_namespace.hpp"
 #include "util/resolve.hpp"
 #include "util/unique_fd.hpp"
 #include "util/users.hpp"

@@ -1,8 +1,8 @@
 #include "net/host_networks.hpp"
 
+#include "util/host_namespace.hpp"
 #include "util/unique_fd.hpp"
 
-#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
@@ -22,32 +22,19 @@ namespace {
     throw std::system_error(error, std::generic_category(), what);
 }
 
-// A NETLINK_ROUTE socket in PID 1's network namespace. Only this thread
-// enters it, for the socket() call: a socket stays in the namespace it was
-// made in.
+// A NETLINK_ROUTE socket in PID 1's network namespace: a socket stays in
+// the namespace it was made in, so only its socket() call needs to be there.
 UniqueFd hostRouteSocket()
 {
-    UniqueFd host(::open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC));
-    UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    if (!host || !own)
-    {
-        fail("open network namespace");
-    }
-    if (::setns(host.get(), CLONE_NEWNET) != 0)
-    {
-        fail("setns(PID 1 network namespace)");
-    }
-    UniqueFd sock(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    int socketError = errno;
-    if (::setns(own.get(), CLONE_NEWNET) != 0)
-    {
-        // Cannot fail for a namespace we were just in; staying in the host's
-        // is harmless besides (the daemon's cgroup may send no IP traffic).
-        (void)socketError;
-    }
+    UniqueFd sock;
+    int error = 0;
+    inHostNamespace(CLONE_NEWNET, [&] {
+        sock.reset(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+        error = errno;
+    });
     if (!sock)
     {
-        fail("socket(NETLINK_ROUTE)", socketError);
+        fail("socket(NETLINK_ROUTE)", error);
     }
     return sock;
 }

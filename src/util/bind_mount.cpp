@@ -1,7 +1,7 @@
 #include "util/bind_mount.hpp"
 
 #include "util/log.hpp"
-#include "util/mount_namespace.hpp"
+#include "util/host_namespace.hpp"
 #include "util/resolve.hpp"
 
 #include <fcntl.h>

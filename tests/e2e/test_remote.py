@@ -1,19 +1,16 @@
 """Remote hosts and containers, the systemd way: left4me-builderctl -H and
 -M, and the Python client's host= and machine=, over systemd-stdio-bridge.
 
-sshd runs inside the test container on a loopback port of this machine (the
-container shares its network namespace); the CLI and the Python client run
-outside, on this machine, and log in with a key, as bob (in group left4me,
-granted by the example rules) or alice (a plain user). No traffic leaves
-the machine. -M reaches a container booted inside the test container, where
+sshd runs inside the test container on a loopback port of the container's
+own network namespace, and the CLI and the Python client log in to it with
+a key, as bob (in group left4me, granted by the example rules) or alice (a
+plain user). They run in the container too, since nothing outside can
+reach its namespace, but as a client on another host would: they talk to
+the daemon only through ssh and the systemd-stdio-bridge it starts, never
+through the container's bus. No traffic leaves the machine. -M reaches a container booted inside the test container, where
 systemd-machined registers it."""
 
 import json
-import os
-import shlex
-import socket
-import subprocess
-import tempfile
 import textwrap
 import time
 
@@ -26,37 +23,34 @@ SSHD_UNIT = "left4me-test-sshd.service"
 INNER = "left4me-inner"
 
 
-def free_loopback_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The container's network namespace is its own: nothing else listens there.
+PORT = 2222
+# The client side: keys, known_hosts, ssh_config and an `ssh` that uses them.
+CLIENT = "/root/left4me-remote"
 
 
 class Remote:
     """The test container seen as a remote host: ssh keys, a known_hosts
     entry and an `ssh` that uses them, first on PATH for the clients."""
 
-    def __init__(self, container, tmp):
+    def __init__(self, container):
         self.c = container
-        self.tmp = tmp
-        self.port = free_loopback_port()
-        self.build_dir = container.build_dir
-        self.source_dir = container.source_dir
+        self.port = PORT
 
     def start(self):
-        key = os.path.join(self.tmp, "id_ed25519")
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
-        public = open(key + ".pub").read()
+        c = self.c
+        c.sh(f"rm -rf {CLIENT} && install -d -m 700 {CLIENT} {CLIENT}/bin && "
+             f"ssh-keygen -q -t ed25519 -N '' -f {CLIENT}/id_ed25519")
+        public = c.run(["cat", f"{CLIENT}/id_ed25519.pub"]).stdout
         for user in ("alice", "bob"):
-            self.c.sh(f"install -d -m 700 -o {user} -g {user} /home/{user}/.ssh")
-            self.c.write(f"/home/{user}/.ssh/authorized_keys", public, mode=0o600)
-            self.c.run(["chown", f"{user}:{user}", f"/home/{user}/.ssh/authorized_keys"])
-        self.c.sh("rm -f /etc/ssh/left4me-test-host-key*; "
-                  "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/left4me-test-host-key")
-        host_key = self.c.run(["cat", "/etc/ssh/left4me-test-host-key.pub"]).stdout.split()
-        with open(os.path.join(self.tmp, "known_hosts"), "w") as f:
-            f.write(f"[127.0.0.1]:{self.port} {host_key[0]} {host_key[1]}\n")
-        self.c.write("/etc/ssh/left4me-test-sshd.conf", textwrap.dedent(f"""\
+            c.sh(f"install -d -m 700 -o {user} -g {user} /home/{user}/.ssh")
+            c.write(f"/home/{user}/.ssh/authorized_keys", public, mode=0o600)
+            c.run(["chown", f"{user}:{user}", f"/home/{user}/.ssh/authorized_keys"])
+        c.sh("rm -f /etc/ssh/left4me-test-host-key*; "
+             "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/left4me-test-host-key")
+        host_key = c.run(["cat", "/etc/ssh/left4me-test-host-key.pub"]).stdout.split()
+        c.write(f"{CLIENT}/known_hosts", f"[127.0.0.1]:{self.port} {host_key[0]} {host_key[1]}\n")
+        c.write("/etc/ssh/left4me-test-sshd.conf", textwrap.dedent(f"""\
             ListenAddress 127.0.0.1:{self.port}
             HostKey /etc/ssh/left4me-test-host-key
             AuthenticationMethods publickey
@@ -64,30 +58,24 @@ class Remote:
             AllowUsers alice bob
             UsePAM yes
             """))
-        with open(os.path.join(self.tmp, "ssh_config"), "w") as f:
-            f.write(textwrap.dedent(f"""\
-                Host *
-                  IdentityFile {key}
-                  IdentitiesOnly yes
-                  UserKnownHostsFile {self.tmp}/known_hosts
-                  GlobalKnownHostsFile /dev/null
-                  StrictHostKeyChecking yes
-                  BatchMode yes
-                """))
-        os.makedirs(os.path.join(self.tmp, "bin"))
-        wrapper = os.path.join(self.tmp, "bin", "ssh")
-        with open(wrapper, "w") as f:
-            f.write(f"#!/bin/sh\nexec /usr/bin/ssh -F {self.tmp}/ssh_config \"$@\"\n")
-        os.chmod(wrapper, 0o755)
-        self.c.run(["systemd-run", f"--unit={SSHD_UNIT}", "--property=RuntimeDirectory=sshd",
-                    "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/left4me-test-sshd.conf"])
+        c.write(f"{CLIENT}/ssh_config", textwrap.dedent(f"""\
+            Host *
+              IdentityFile {CLIENT}/id_ed25519
+              IdentitiesOnly yes
+              UserKnownHostsFile {CLIENT}/known_hosts
+              GlobalKnownHostsFile /dev/null
+              StrictHostKeyChecking yes
+              BatchMode yes
+            """))
+        c.write(f"{CLIENT}/bin/ssh", f"#!/bin/sh\nexec /usr/bin/ssh -F {CLIENT}/ssh_config \"$@\"\n", mode=0o755)
+        c.run(["systemd-run", f"--unit={SSHD_UNIT}", "--property=RuntimeDirectory=sshd",
+               "/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/left4me-test-sshd.conf"])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
+            if c.run(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{self.port}"], check=False).returncode == 0:
+                return
             time.sleep(0.05)
-        raise RuntimeError("sshd did not listen in 10 s:\n" + self.c.run(
+        raise RuntimeError("sshd did not listen in 10 s:\n" + c.run(
             ["journalctl", "-u", SSHD_UNIT, "--no-pager"], check=False).stdout)
 
     def stop(self):
@@ -97,18 +85,16 @@ class Remote:
         return f"{user}@127.0.0.1:{self.port}"
 
     def env(self):
-        return {"PATH": f"{self.tmp}/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
-                "PYTHONPATH": os.path.join(self.source_dir, "python")}
+        return {"PATH": f"{CLIENT}/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
     def ctl(self, user, *args, input=None, timeout=120):
-        """left4me-builderctl, outside, with -H USER@the container."""
-        argv = [os.path.join(self.build_dir, "src", "left4me-builderctl"), "-H", self.host(user)] + list(args)
-        return subprocess.run(argv, input=input, capture_output=True, text=True, env=self.env(), timeout=timeout)
+        """left4me-builderctl with -H USER@the container's sshd."""
+        return self.c.run(["left4me-builderctl", "-H", self.host(user)] + list(args), input=input, env=self.env(),
+                          timeout=timeout, check=False)
 
     def python(self, code, timeout=120):
-        """CODE with the client from the source tree, outside; its last line of output as JSON."""
-        run = subprocess.run([PYTHON, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=self.env(),
-                             timeout=timeout)
+        """CODE with the installed client; its last line of output as JSON."""
+        run = self.c.run([PYTHON, "-c", textwrap.dedent(code)], env=self.env(), timeout=timeout, check=False)
         assert run.returncode == 0, run.stderr
         return json.loads(run.stdout.splitlines()[-1])
 
@@ -124,13 +110,12 @@ def snapshot(svc):
 
 @pytest.fixture(scope="module")
 def remote(container):
-    with tempfile.TemporaryDirectory(prefix="left4me-remote-") as tmp:
-        r = Remote(container, tmp)
-        r.start()
-        try:
-            yield r
-        finally:
-            r.stop()
+    r = Remote(container)
+    r.start()
+    try:
+        yield r
+    finally:
+        r.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-#include "util/mount_namespace.hpp"
+#include "util/host_namespace.hpp"
 
 #include "util/unique_fd.hpp"
 
@@ -6,50 +6,58 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <string>
 #include <system_error>
 
 namespace left4me {
 
 namespace {
 
-[[noreturn]] void fail(const char* what)
+[[noreturn]] void fail(const std::string& what)
 {
     throw std::system_error(errno, std::generic_category(), what);
 }
 
 } // namespace
 
-void inHostMountNamespace(const std::function<void()>& fn)
+void inHostNamespace(int type, const std::function<void()>& fn)
 {
     // setns(CLONE_NEWNS) refuses a thread that shares its fs struct with
     // others. Threads started after an earlier unshare (GLib's workers)
     // share ours again, so unshare every time; it is cheap when nobody
     // shares.
-    if (::unshare(CLONE_FS) != 0)
+    if (type == CLONE_NEWNS && ::unshare(CLONE_FS) != 0)
     {
         fail("unshare(CLONE_FS)");
     }
-    UniqueFd own(::open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
-    UniqueFd host(::open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC));
+    std::string name = type == CLONE_NEWNS ? "mnt" : "net";
+    UniqueFd own(::open(("/proc/thread-self/ns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd host(::open(("/proc/1/ns/" + name).c_str(), O_RDONLY | O_CLOEXEC));
     if (!own || !host)
     {
-        fail("open mount namespace");
+        fail("open the " + name + " namespace");
     }
-    if (::setns(host.get(), CLONE_NEWNS) != 0)
+    if (::setns(host.get(), type) != 0)
     {
-        fail("setns(PID 1 mount namespace)");
+        fail("setns(PID 1's " + name + " namespace)");
     }
     struct Return
     {
         int fd;
+        int type;
         ~Return()
         {
             // Cannot fail for a namespace we were just in; if it did, staying
             // in PID 1's namespace is still correct for all our work.
-            (void)::setns(fd, CLONE_NEWNS);
+            (void)::setns(fd, type);
         }
-    } back{own.get()};
+    } back{own.get(), type};
     fn();
+}
+
+void inHostMountNamespace(const std::function<void()>& fn)
+{
+    inHostNamespace(CLONE_NEWNS, fn);
 }
 
 } // namespace left4me
