@@ -65,7 +65,7 @@ def merge(next_line: int, first_line: int, lines: List[str]) -> Optional[List[st
 
 
 # What `left4me-progress PERCENT|- [TEXT]` prints. The daemon's rules
-# (src/build/progress.cpp, parseProgressLine) decide which lines are
+# (src/builds/progress.cpp, parseProgressLine) decide which lines are
 # reports; parse_progress() follows them exactly, and both are tested
 # against one table of cases (tests/unit/progress_cases.json).
 PROGRESS_MARKER = "::left4me-progress:: "

@@ -1,7 +1,7 @@
 #include "auth/authorizer.hpp"
 
 #include "bus/names.hpp"
-#include "util/glib_source.hpp"
+#include "loop/glib_source.hpp"
 #include "util/log.hpp"
 
 #include <polkit/polkit.h>

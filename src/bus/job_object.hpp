@@ -1,10 +1,10 @@
 #pragma once
 
-#include "build/build_job.hpp"
+#include "builds/build_job.hpp"
 #include "builder_adaptor.h"
 #include "bus/call_context.hpp"
 #include "bus/read_budget.hpp"
-#include "util/glib_source.hpp"
+#include "loop/glib_source.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 

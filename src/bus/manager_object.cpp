@@ -1,14 +1,14 @@
 #include "bus/manager_object.hpp"
 
 #include "auth/messages.hpp"
-#include "build/build_options.hpp"
+#include "builds/build_options.hpp"
 #include "bus/authorize.hpp"
 #include "bus/names.hpp"
 #include "bus/option_values.hpp"
-#include "caps/apply_caps.hpp"
+#include "caps/caps_service.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
-#include "util/resolve.hpp"
+#include "fs/resolve.hpp"
 #include "validate/arguments.hpp"
 
 namespace left4me {

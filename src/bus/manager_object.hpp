@@ -1,14 +1,14 @@
 #pragma once
 
 #include "auth/authorizer.hpp"
-#include "build/build_service.hpp"
+#include "builds/build_service.hpp"
 #include "builder_adaptor.h"
 #include "bus/call_context.hpp"
 #include "bus/job_object.hpp"
 #include "bus/mount_object.hpp"
-#include "caps/apply_caps.hpp"
+#include "caps/caps_service.hpp"
 #include "daemon/idle_exit.hpp"
-#include "mount/mount_service.hpp"
+#include "mounts/mount_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "builder_adaptor.h"
-#include "mount/mount_record.hpp"
+#include "mounts/mount_record.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 

@@ -4,7 +4,7 @@
 // signatures, for validate::options, and its values in plain types, for the
 // pure parsers. Kept out of the adaptor so that a fuzz target runs the very
 // conversion a call goes through.
-#include "build/build_options.hpp"
+#include "builds/build_options.hpp"
 
 #include <sdbus-c++/Types.h>
 

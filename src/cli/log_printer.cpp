@@ -1,6 +1,6 @@
 #include "cli/log_printer.hpp"
 
-#include "build/progress.hpp"
+#include "builds/progress.hpp"
 #include "cli/output.hpp"
 #include "cli/progress_line.hpp"
 #include "cli/terminal_text.hpp"

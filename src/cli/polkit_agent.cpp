@@ -1,6 +1,6 @@
 #include "cli/polkit_agent.hpp"
 
-#include "util/unique_fd.hpp"
+#include "fs/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -8,7 +8,7 @@
 #include "builder_proxy.h"
 #include "cli/polkit_agent.hpp"
 #include "cli/transport.hpp"
-#include "util/bus_source.hpp"
+#include "loop/bus_source.hpp"
 
 #include <glib.h>
 #include <sdbus-c++/sdbus-c++.h>

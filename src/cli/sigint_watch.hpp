@@ -2,7 +2,7 @@
 
 // Runs a callback on the main loop for each SIGINT while it exists, instead
 // of the default of dying: `build` turns Ctrl-C into a Cancel of its job.
-#include "util/glib_source.hpp"
+#include "loop/glib_source.hpp"
 
 #include <glib-unix.h>
 

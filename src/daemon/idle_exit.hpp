@@ -1,6 +1,6 @@
 #pragma once
 
-#include "util/glib_source.hpp"
+#include "loop/glib_source.hpp"
 
 #include <glib.h>
 

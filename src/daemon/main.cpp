@@ -1,17 +1,17 @@
 // left4me-builderd: the privileged side of left4me. Everything below main()
 // lives in the static library, so the tests link exactly the same code.
 #include "auth/authorizer.hpp"
-#include "build/build_service.hpp"
+#include "builds/build_service.hpp"
 #include "bus/manager_object.hpp"
 #include "bus/names.hpp"
 #include "config.h"
 #include "daemon/idle_exit.hpp"
 #include "daemon/refuse_calls.hpp"
-#include "mount/mount_service.hpp"
+#include "mounts/mount_service.hpp"
 #include "systemd/systemd_client.hpp"
-#include "util/bus_source.hpp"
+#include "loop/bus_source.hpp"
 #include "util/config.hpp"
-#include "util/glib_source.hpp"
+#include "loop/glib_source.hpp"
 #include "util/log.hpp"
 
 #include <glib-unix.h>

@@ -1,7 +1,7 @@
 #include "net/host_networks.hpp"
 
-#include "util/host_namespace.hpp"
-#include "util/unique_fd.hpp"
+#include "kernel/host_namespace.hpp"
+#include "fs/unique_fd.hpp"
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>

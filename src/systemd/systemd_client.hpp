@@ -2,8 +2,8 @@
 
 #include "net/ip_prefix.hpp"
 #include "util/bounded_map.hpp"
-#include "util/call_gate.hpp"
-#include "util/glib_source.hpp"
+#include "loop/call_gate.hpp"
+#include "loop/glib_source.hpp"
 #include "util/name_owner.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>

@@ -16,7 +16,7 @@ import sys
 import time
 
 MARK = b"\x1e"
-PROGRESS_HELPER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "build")
+PROGRESS_HELPER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "builds")
 
 
 def main():

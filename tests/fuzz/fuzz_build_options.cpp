@@ -2,7 +2,7 @@
 // unknown keys with values of a dozen D-Bus types, through the steps
 // ManagerObject::StartBuild takes (signatures, validate::options,
 // plainOptions, parseBuildOptions), then the build hash of the result.
-#include "build/build_options.hpp"
+#include "builds/build_options.hpp"
 #include "bus/option_values.hpp"
 #include "fuzz_check.hpp"
 #include "validate/arguments.hpp"

@@ -1,7 +1,7 @@
 // left4me-builderctl's command line: any arguments give a command line or a
 // UsageError (exit 2). One that passes checkArguments makes StartBuild
 // options of the types the daemon accepts.
-#include "build/build_options.hpp"
+#include "builds/build_options.hpp"
 #include "bus/option_values.hpp"
 #include "cli/command_line.hpp"
 #include "fuzz_check.hpp"

@@ -7,10 +7,10 @@
 // The configuration is either one that keeps every documented rule or a
 // ConfigError (the daemon exits 78 on it); a record is read or refused,
 // never an exception or a guess, and one that is read writes out to itself.
-#include "build/job_record.hpp"
+#include "builds/job_record.hpp"
 #include "caps/caps_intent.hpp"
 #include "fuzz_check.hpp"
-#include "mount/mount_record.hpp"
+#include "mounts/mount_record.hpp"
 #include "util/config.hpp"
 #include "validate/arguments.hpp"
 

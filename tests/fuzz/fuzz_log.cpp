@@ -3,8 +3,8 @@
 // through the log's path: the sandbox relay's StreamLines, then in the
 // daemon and the CLI LineSplitter, the progress marker parser, and what the
 // CLI shows on a terminal: the log lines and the progress line.
-#include "build/log_lines.hpp"
-#include "build/progress.hpp"
+#include "builds/log_lines.hpp"
+#include "builds/progress.hpp"
 #include "cli/progress_line.hpp"
 #include "cli/terminal_text.hpp"
 #include "fuzz_check.hpp"

@@ -4,7 +4,7 @@
 // unit's name. A path that passes must not be able to change the meaning of
 // any of them.
 #include "fuzz_check.hpp"
-#include "mount/overlay_spec.hpp"
+#include "mounts/overlay_spec.hpp"
 #include "validate/arguments.hpp"
 
 #include <algorithm>

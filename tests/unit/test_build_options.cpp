@@ -1,5 +1,5 @@
-#include "build/build_options.hpp"
-#include "build/unit_properties.hpp"
+#include "builds/build_options.hpp"
+#include "builds/unit_properties.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "util/call_gate.hpp"
+#include "loop/call_gate.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "util/file_write.hpp"
+#include "fs/file_write.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "util/glib_source.hpp"
+#include "loop/glib_source.hpp"
 
 #include <doctest/doctest.h>
 

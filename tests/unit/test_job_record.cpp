@@ -1,4 +1,4 @@
-#include "build/job_record.hpp"
+#include "builds/job_record.hpp"
 
 #include <doctest/doctest.h>
 

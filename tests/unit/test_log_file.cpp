@@ -1,4 +1,4 @@
-#include "build/log_file.hpp"
+#include "builds/log_file.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "mount/overlay_spec.hpp"
+#include "mounts/overlay_spec.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "build/progress.hpp"
+#include "builds/progress.hpp"
 
 #include <doctest/doctest.h>
 

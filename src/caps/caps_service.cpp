@@ -1,12 +1,12 @@
-#include "caps/apply_caps.hpp"
+#include "caps/caps_service.hpp"
 
 #include "bus/names.hpp"
 #include "caps/caps_intent.hpp"
-#include "util/file_write.hpp"
+#include "fs/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/printable.hpp"
-#include "util/resolve.hpp"
+#include "fs/resolve.hpp"
 #include "util/users.hpp"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
-#include "mount/mount_record.hpp"
+#include "mounts/mount_record.hpp"
 
-#include "util/file_write.hpp"
+#include "fs/file_write.hpp"
 #include "util/log.hpp"
 #include "validate/arguments.hpp"
 

@@ -1,8 +1,8 @@
-#include "util/bind_mount.hpp"
+#include "kernel/bind_mount.hpp"
 
 #include "util/log.hpp"
-#include "util/host_namespace.hpp"
-#include "util/resolve.hpp"
+#include "kernel/host_namespace.hpp"
+#include "fs/resolve.hpp"
 
 #include <fcntl.h>
 #include <linux/mount.h>

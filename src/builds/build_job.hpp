@@ -1,9 +1,9 @@
 #pragma once
 
-#include "build/log_file.hpp"
+#include "builds/log_file.hpp"
 #include "systemd/systemd_client.hpp"
-#include "util/bind_mount.hpp"
-#include "util/glib_source.hpp"
+#include "kernel/bind_mount.hpp"
+#include "loop/glib_source.hpp"
 
 #include <glib.h>
 #include <sys/types.h>

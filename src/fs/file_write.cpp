@@ -1,6 +1,6 @@
-#include "util/file_write.hpp"
+#include "fs/file_write.hpp"
 
-#include "util/unique_fd.hpp"
+#include "fs/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

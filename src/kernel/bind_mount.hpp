@@ -1,7 +1,7 @@
 #pragma once
 
-#include "util/idmap.hpp"
-#include "util/unique_fd.hpp"
+#include "kernel/idmap.hpp"
+#include "fs/unique_fd.hpp"
 
 #include <stdexcept>
 #include <string>

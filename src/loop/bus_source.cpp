@@ -1,4 +1,4 @@
-#include "util/bus_source.hpp"
+#include "loop/bus_source.hpp"
 
 #include "util/log.hpp"
 

@@ -1,6 +1,6 @@
-#include "util/host_namespace.hpp"
+#include "kernel/host_namespace.hpp"
 
-#include "util/unique_fd.hpp"
+#include "fs/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sched.h>

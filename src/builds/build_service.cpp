@@ -1,17 +1,17 @@
-#include "build/build_service.hpp"
+#include "builds/build_service.hpp"
 
-#include "build/cgroup_controllers.hpp"
-#include "build/job_record.hpp"
-#include "build/unit_properties.hpp"
+#include "builds/cgroup_controllers.hpp"
+#include "builds/job_record.hpp"
+#include "builds/unit_properties.hpp"
 #include "bus/names.hpp"
 #include "net/host_networks.hpp"
 #include "sandbox/stream_lines.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
-#include "util/file_write.hpp"
+#include "fs/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
-#include "util/resolve.hpp"
+#include "fs/resolve.hpp"
 #include "util/users.hpp"
 
 #include <fcntl.h>

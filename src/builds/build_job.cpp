@@ -1,7 +1,7 @@
-#include "build/build_job.hpp"
+#include "builds/build_job.hpp"
 
-#include "build/progress.hpp"
-#include "build/unit_properties.hpp"
+#include "builds/progress.hpp"
+#include "builds/unit_properties.hpp"
 #include "bus/names.hpp"
 #include "sandbox/stream_lines.hpp"
 #include "systemd/unit_names.hpp"

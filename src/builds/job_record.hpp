@@ -4,7 +4,7 @@
 // (after a crash, an idle exit or kill -9) can republish ended jobs and adopt
 // running ones: jobs/<id>/job.json, written when the job is created, when it
 // starts running and when it ends. Pure, so that the format is unit-tested.
-#include "build/build_job.hpp"
+#include "builds/build_job.hpp"
 
 #include <optional>
 #include <string>

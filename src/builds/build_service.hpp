@@ -1,10 +1,10 @@
 #pragma once
 
-#include "build/build_job.hpp"
-#include "build/build_options.hpp"
+#include "builds/build_job.hpp"
+#include "builds/build_options.hpp"
 #include "util/config.hpp"
-#include "util/glib_source.hpp"
-#include "util/idmap.hpp"
+#include "loop/glib_source.hpp"
+#include "kernel/idmap.hpp"
 
 #include <glib.h>
 #include <sdbus-c++/Error.h>

@@ -1,4 +1,4 @@
-#include "build/cgroup_controllers.hpp"
+#include "builds/cgroup_controllers.hpp"
 
 #include <linux/magic.h>
 #include <sys/statfs.h>

@@ -1,4 +1,4 @@
-#include "util/resolve.hpp"
+#include "fs/resolve.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "util/unique_fd.hpp"
+#include "fs/unique_fd.hpp"
 
 #include <sys/types.h>
 

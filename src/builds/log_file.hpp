@@ -1,8 +1,8 @@
 #pragma once
 
-#include "build/log_lines.hpp"
-#include "util/glib_source.hpp"
-#include "util/unique_fd.hpp"
+#include "builds/log_lines.hpp"
+#include "loop/glib_source.hpp"
+#include "fs/unique_fd.hpp"
 
 #include <glib.h>
 #include <sys/types.h>

@@ -1,4 +1,4 @@
-#include "build/unit_properties.hpp"
+#include "builds/unit_properties.hpp"
 
 namespace left4me {
 

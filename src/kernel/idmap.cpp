@@ -1,4 +1,4 @@
-#include "util/idmap.hpp"
+#include "kernel/idmap.hpp"
 
 #include <fcntl.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-#include "build/build_options.hpp"
+#include "builds/build_options.hpp"
 
 #include "util/printable.hpp"
 

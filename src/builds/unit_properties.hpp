@@ -1,6 +1,6 @@
 #pragma once
 
-#include "build/build_options.hpp"
+#include "builds/build_options.hpp"
 #include "systemd/systemd_client.hpp"
 
 #include <vector>

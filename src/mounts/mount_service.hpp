@@ -1,9 +1,9 @@
 #pragma once
 
-#include "mount/mount_record.hpp"
+#include "mounts/mount_record.hpp"
 #include "systemd/systemd_client.hpp"
 #include "util/config.hpp"
-#include "util/glib_source.hpp"
+#include "loop/glib_source.hpp"
 
 #include <sdbus-c++/Error.h>
 #include <sys/types.h>

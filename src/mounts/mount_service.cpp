@@ -1,14 +1,14 @@
-#include "mount/mount_service.hpp"
+#include "mounts/mount_service.hpp"
 
 #include "bus/names.hpp"
-#include "mount/overlay_spec.hpp"
+#include "mounts/overlay_spec.hpp"
 #include "systemd/unit_text.hpp"
-#include "util/file_write.hpp"
+#include "fs/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
-#include "util/host_namespace.hpp"
-#include "util/resolve.hpp"
-#include "util/unique_fd.hpp"
+#include "kernel/host_namespace.hpp"
+#include "fs/resolve.hpp"
+#include "fs/unique_fd.hpp"
 #include "util/users.hpp"
 
 #include <dirent.h>

@@ -1,4 +1,4 @@
-#include "build/log_lines.hpp"
+#include "builds/log_lines.hpp"
 
 namespace left4me {
 
