@@ -38,7 +38,7 @@ RUNTIME_DIR = "/run/left4me-builder"
 OVERLAYS = "/var/lib/left4me/overlays"
 RUNTIME_ROOT = "/var/lib/left4me/runtime"
 FLOOR_DIR = "/var/lib/left4me-bench/floor"
-# The daemon's default limits (README's configuration table), which it sets
+# The daemon's default limits (left4me-builderd(8), CONFIGURATION), which it sets
 # on every build instance; the floor's unit gets the same.
 LIMIT_PROPERTIES = ["MemoryMax=2147483648", "TasksMax=512", "CPUQuota=200%"]
 

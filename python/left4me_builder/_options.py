@@ -1,6 +1,6 @@
 """The a{sv} options of StartBuild, Mount and ApplyCaps, by name and D-Bus
-type, as the XML documents them (tests/unit/test_python_client.py checks
-these tables against the XML's doc annotations)."""
+type: the option tables of the XML (its org.left4me.Builder.Options
+annotations), which tests/client/test_client_pure.py checks these against."""
 
 from __future__ import annotations
 

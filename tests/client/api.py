@@ -1,16 +1,16 @@
 """What dbus/org.left4me.Builder.xml says, for the tests: its interfaces,
 parsed by GDBus, and each method's a{sv} options with their types, read from
-its doc annotation ("OPTIONS: memory_max (t, bytes), ... network (s): ...").
-The stand-in service and the client's tests both read the API here, so
-neither can drift from the XML unnoticed."""
+the option table its org.left4me.Builder.Options annotation holds
+("memory_max=t cpu_quota=u ..."). The stand-in service, the client's tests
+and the end-to-end test client all read the API here, so none can drift
+from the XML unnoticed."""
 
 import os
-import re
 
 from gi.repository import Gio
 
 XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dbus", "org.left4me.Builder.xml")
-DOC = "org.gtk.GDBus.DocString"
+OPTIONS = "org.left4me.Builder.Options"
 
 
 def node_info():
@@ -22,13 +22,17 @@ def interface(name):
     return node_info().lookup_interface(name)
 
 
-def doc(annotated):
-    return Gio.DBusAnnotationInfo.lookup(annotated.annotations, DOC) or ""
-
-
 def method_options(method):
-    """{name: D-Bus type} of the options METHOD's doc annotation lists."""
-    text = doc(interface("org.left4me.Builder").lookup_method(method))
-    listed = text.split("OPTIONS", 1)[1]
-    # Each option is "name (type" followed by ")" or ", unit)".
-    return dict(re.findall(r"\b([a-z][a-z_]*) \(((?:a?[a-z]){1,2})[,)]", listed))
+    """{name: D-Bus type} of METHOD's a{sv} argument, from its option table;
+    {} for a method without one."""
+    for each in node_info().interfaces:
+        info = each.lookup_method(method)
+        if info is None:
+            continue
+        for arg in info.in_args:
+            if arg.signature == "a{sv}":
+                table = Gio.DBusAnnotationInfo.lookup(arg.annotations, OPTIONS)
+                assert table is not None, f"{method}'s {arg.name} has no {OPTIONS} annotation"
+                return dict(entry.split("=", 1) for entry in table.split())
+        return {}
+    raise KeyError(f"no method {method} in the XML")

@@ -22,7 +22,9 @@ What it does, kept to what the client relies on:
   Mount, Unmount and ApplyCaps answer NotSupported.
 * Controls for the tests, as files in STATE_DIR: `refuse-start` (exit at
   once, so activation fails), `hang` (answer no call). Every call is
-  appended to STATE_DIR/calls as "Interface.Member path".
+  appended to STATE_DIR/calls as "Interface.Member path", and the options
+  of a call with an a{sv} to STATE_DIR/options as a JSON line
+  {"method": Member, "options": {key: the D-Bus type its variant held}}.
 Progress and StatusText are not derived from the log (they stay -1 and "");
 the client's progress parsing is tested against the daemon's own rules.
 """
@@ -221,6 +223,16 @@ class Service:
         with open(os.path.join(self.state_dir, "calls"), "a") as calls:
             calls.write(f"{invocation.get_interface_name()}.{invocation.get_method_name()} "
                         f"{invocation.get_object_path()}\n")
+        parameters = invocation.get_parameters()
+        for index in range(parameters.n_children()):
+            arg = parameters.get_child_value(index)
+            if arg.get_type_string() == "a{sv}":
+                types = {}
+                for entry in range(arg.n_children()):
+                    key, value = (arg.get_child_value(entry).get_child_value(i) for i in (0, 1))
+                    types[key.get_string()] = value.get_variant().get_type_string()
+                with open(os.path.join(self.state_dir, "options"), "a") as options:
+                    options.write(json.dumps({"method": invocation.get_method_name(), "options": types}) + "\n")
         if os.path.exists(os.path.join(self.state_dir, "hang")):
             self.hung.append(invocation)  # kept, so that GDBus does not answer for us
             return False

@@ -12,10 +12,16 @@ flag and has a main loop for signals. Prints one JSON object on stdout.
 
 import argparse
 import json
+import os
 import sys
 import time
 
 from gi.repository import Gio, GLib
+
+# The option tables are the XML's (tests/client/api.py reads them); the
+# source tree is visible in the container at the same path.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "client"))
+import api  # noqa: E402
 
 BUS_NAME = "org.left4me.Builder"
 PATH = "/org/left4me/Builder"
@@ -31,32 +37,47 @@ SIGNATURES = {
     "ApplyCaps": "(sssasa{sv})",
 }
 
+# What kind of JSON value each D-Bus type is written as.
+KINDS = {"b": bool, "t": int, "u": int, "i": int, "x": int, "s": str, "as": list}
 
-# Options whose integer type is not the default 't'.
-OPTION_TYPES = {"cpu_quota": "u"}
+
+def inferred(value):
+    """The D-Bus type a JSON value is sent as when the XML has no better one."""
+    if isinstance(value, bool):
+        return "b"
+    if isinstance(value, int):
+        return "t"
+    if isinstance(value, list):
+        return "as"
+    return "s"
 
 
-def variant_options(options):
+def variant_options(options, method):
+    """OPTIONS as METHOD's a{sv}: a known option gets the type of the XML's
+    option table; a value of another kind (memory_max "1G"), or an unknown
+    key, is sent as it is, so that tests can send the wrong type on purpose;
+    {"$type": "u", "value": 5} is sent with exactly that type."""
+    try:
+        table = api.method_options(method)
+    except KeyError:  # a method the XML lacks, called on purpose
+        table = {}
     out = {}
     for key, value in options.items():
-        if isinstance(value, dict) and "$type" in value:  # {"$type": "u", "value": 5}: exactly this type
+        if isinstance(value, dict) and "$type" in value:
             out[key] = GLib.Variant(value["$type"], value["value"])
-        elif key in OPTION_TYPES:
-            out[key] = GLib.Variant(OPTION_TYPES[key], value)
-        elif isinstance(value, bool):
-            out[key] = GLib.Variant("b", value)
-        elif isinstance(value, int):
-            out[key] = GLib.Variant("t", value)
-        elif isinstance(value, list):
-            out[key] = GLib.Variant("as", value)
+            continue
+        natural = inferred(value)
+        declared = table.get(key)
+        if declared is not None and KINDS.get(declared) is KINDS[natural]:
+            out[key] = GLib.Variant(declared, value)
         else:
-            out[key] = GLib.Variant("s", str(value))
+            out[key] = GLib.Variant(natural, value if natural != "s" else str(value))
     return out
 
 
 def call(bus, method, args, interactive=False, path=PATH, iface=IFACE, signature=None, timeout_ms=60000):
     signature = signature or SIGNATURES[method]
-    args = [variant_options(a) if isinstance(a, dict) else a for a in args]
+    args = [variant_options(a, method) if isinstance(a, dict) else a for a in args]
     flags = Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION if interactive else Gio.DBusCallFlags.NONE
     try:
         reply = bus.call_sync(BUS_NAME, path, iface, method, GLib.Variant(signature, tuple(args)), None, flags,
@@ -73,7 +94,7 @@ def send_and_disconnect(bus, method, args, path=PATH, iface=IFACE, signature=Non
     """The CVE-2021-3560 shape: the call leaves, its sender is gone before
     the service can ask polkit about it."""
     signature = signature or SIGNATURES[method]
-    args = [variant_options(a) if isinstance(a, dict) else a for a in args]
+    args = [variant_options(a, method) if isinstance(a, dict) else a for a in args]
     message = Gio.DBusMessage.new_method_call(BUS_NAME, path, iface, method)
     message.set_body(GLib.Variant(signature, tuple(args)))
     message.set_flags(Gio.DBusMessageFlags.NO_REPLY_EXPECTED)
