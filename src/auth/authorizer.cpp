@@ -1,10 +1,7 @@
 #include "auth/authorizer.hpp"
 
-#include "bus/names.hpp"
 #include "loop/glib_source.hpp"
 #include "util/log.hpp"
-
-#include <polkit/polkit.h>
 
 #include <algorithm>
 
@@ -14,22 +11,23 @@ namespace {
 
 constexpr const char* gettextDomain = "left4me-builder";
 
-PolkitAuthority* asAuthority(void* p)
+std::string messageOf(const GErrorPtr& error)
 {
-    return static_cast<PolkitAuthority*>(p);
+    return error ? error->message : "unknown error";
 }
 
 } // namespace
 
-// One check in flight. It is freed only when GIO reports completion of the
-// async call it is waiting on, which GIO guarantees even after cancellation;
-// the caller's callback may run earlier, on timeout.
+// One check in flight. GIO owns it while an async call of ours waits (it
+// always reports completion, also after a cancellation), and hands it back
+// to the completion callback; the caller's callback may run earlier, on
+// timeout.
 struct Authorizer::Pending
 {
     Authorizer* self = nullptr;
     AuthRequest request;
     Callback callback;
-    GCancellable* cancellable = nullptr;
+    GObjectPtr<GCancellable> cancellable{g_cancellable_new()};
     GlibSource timer;
     bool answered = false;
 };
@@ -39,138 +37,105 @@ Authorizer::Authorizer(std::chrono::seconds timeout, std::chrono::seconds intera
 {
 }
 
-Authorizer::~Authorizer()
-{
-    if (authority_ != nullptr)
-    {
-        g_object_unref(asAuthority(authority_));
-    }
-}
+Authorizer::~Authorizer() = default;
 
 void Authorizer::check(AuthRequest request, Callback callback)
 {
-    auto* pending =
-        new Pending{this, std::move(request), std::move(callback), g_cancellable_new(), GlibSource{}, false};
+    auto pending = std::make_unique<Pending>();
+    pending->self = this;
+    pending->request = std::move(request);
+    pending->callback = std::move(callback);
     ++pending_;
     auto limit = pending->request.allowInteraction ? interactiveTimeout_ : timeout_;
-    pending->timer.reset(g_timeout_add_seconds(
-        static_cast<guint>(limit.count()),
-        [](gpointer data) -> gboolean {
-            auto* p = static_cast<Pending*>(data);
-            p->timer.forget();
-            auto waited = p->request.allowInteraction ? p->self->interactiveTimeout_ : p->self->timeout_;
-            p->self->finish(
-                p, {AuthOutcome::unavailable, "polkit did not answer within " + std::to_string(waited.count()) + " s"});
-            g_cancellable_cancel(p->cancellable);
-            return G_SOURCE_REMOVE;
-        },
-        pending));
-
-    if (authority_ != nullptr)
+    pending->timer = GlibSource::timeoutSeconds(static_cast<unsigned>(limit.count()), [p = pending.get(), limit] {
+        p->self->finish(
+            *p, {AuthOutcome::unavailable, "polkit did not answer within " + std::to_string(limit.count()) + " s"});
+        g_cancellable_cancel(p->cancellable.get());
+        return false;
+    });
+    if (authority_)
     {
-        submit(pending);
-        return;
+        return submit(std::move(pending));
     }
+    auto* cancellable = pending->cancellable.get();
     polkit_authority_get_async(
-        pending->cancellable,
+        cancellable,
         [](GObject*, GAsyncResult* result, gpointer data) {
-            auto* p = static_cast<Pending*>(data);
-            GError* error = nullptr;
-            PolkitAuthority* authority = polkit_authority_get_finish(result, &error);
-            if (authority == nullptr)
+            std::unique_ptr<Pending> p(static_cast<Pending*>(data));
+            GError* raw = nullptr;
+            GObjectPtr<PolkitAuthority> authority(polkit_authority_get_finish(result, &raw));
+            GErrorPtr error(raw);
+            if (!authority)
             {
-                p->self->finish(p, {AuthOutcome::unavailable,
-                                    std::string("cannot reach polkit: ") + (error ? error->message : "unknown error")});
-                g_clear_error(&error);
-                g_object_unref(p->cancellable);
-                delete p;
-                return;
+                return p->self->finish(*p, {AuthOutcome::unavailable, "cannot reach polkit: " + messageOf(error)});
             }
-            if (p->self->authority_ == nullptr)
+            if (!p->self->authority_)
             {
-                p->self->authority_ = authority;
+                p->self->authority_ = std::move(authority);
             }
-            else
-            {
-                g_object_unref(authority);
-            }
-            p->self->submit(p);
+            auto* self = p->self;
+            self->submit(std::move(p));
         },
-        pending);
+        pending.release());
 }
 
-void Authorizer::submit(Pending* pending)
+void Authorizer::submit(std::unique_ptr<Pending> pending)
 {
-    PolkitSubject* subject = polkit_system_bus_name_new(pending->request.sender.c_str());
-    PolkitDetails* details = polkit_details_new();
+    GObjectPtr<PolkitSubject> subject(polkit_system_bus_name_new(pending->request.sender.c_str()));
+    GObjectPtr<PolkitDetails> details(polkit_details_new());
     for (const auto& [key, value] : pending->request.details)
     {
-        polkit_details_insert(details, key.c_str(), value.c_str());
+        polkit_details_insert(details.get(), key.c_str(), value.c_str());
     }
     // Only a root mechanism may set these; polkit translates the message with
     // our domain and substitutes $(key) from the details.
-    polkit_details_insert(details, "polkit.message", pending->request.message.c_str());
-    polkit_details_insert(details, "polkit.gettext_domain", gettextDomain);
+    polkit_details_insert(details.get(), "polkit.message", pending->request.message.c_str());
+    polkit_details_insert(details.get(), "polkit.gettext_domain", gettextDomain);
 
     auto flags = pending->request.allowInteraction ? POLKIT_CHECK_AUTHORIZATION_FLAGS_ALLOW_USER_INTERACTION
                                                    : POLKIT_CHECK_AUTHORIZATION_FLAGS_NONE;
+    auto* cancellable = pending->cancellable.get();
+    const auto action = pending->request.action;
     polkit_authority_check_authorization(
-        asAuthority(authority_), subject, pending->request.action.c_str(), details, flags, pending->cancellable,
+        authority_.get(), subject.get(), action.c_str(), details.get(), flags, cancellable,
         [](GObject* source, GAsyncResult* result, gpointer data) {
-            auto* p = static_cast<Pending*>(data);
-            GError* error = nullptr;
-            PolkitAuthorizationResult* answer =
-                polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), result, &error);
-            if (answer == nullptr)
+            std::unique_ptr<Pending> p(static_cast<Pending*>(data));
+            GError* raw = nullptr;
+            GObjectPtr<PolkitAuthorizationResult> answer(
+                polkit_authority_check_authorization_finish(POLKIT_AUTHORITY(source), result, &raw));
+            GErrorPtr error(raw);
+            if (!answer)
             {
-                p->self->finish(p, {AuthOutcome::unavailable,
-                                    std::string("polkit failed: ") + (error ? error->message : "unknown error")});
+                p->self->finish(*p, {AuthOutcome::unavailable, "polkit failed: " + messageOf(error)});
             }
-            else if (polkit_authorization_result_get_is_authorized(answer))
+            else if (polkit_authorization_result_get_is_authorized(answer.get()))
             {
-                p->self->finish(p, {AuthOutcome::allowed, "authorized by polkit"});
+                p->self->finish(*p, {AuthOutcome::allowed, "authorized by polkit"});
             }
-            else if (polkit_authorization_result_get_is_challenge(answer) && !p->request.allowInteraction)
+            else if (polkit_authorization_result_get_is_challenge(answer.get()) && !p->request.allowInteraction)
             {
-                p->self->finish(p, {AuthOutcome::needsInteraction, "polkit requires authentication"});
+                p->self->finish(*p, {AuthOutcome::needsInteraction, "polkit requires authentication"});
             }
             else
             {
-                p->self->finish(p, {AuthOutcome::denied, "polkit denied the action"});
+                p->self->finish(*p, {AuthOutcome::denied, "polkit denied the action"});
             }
-            g_clear_error(&error);
-            if (answer != nullptr)
-            {
-                g_object_unref(answer);
-            }
-            g_object_unref(p->cancellable);
-            delete p;
         },
-        pending);
-    g_object_unref(subject);
-    g_object_unref(details);
+        pending.release());
 }
 
-void Authorizer::finish(Pending* pending, AuthDecision decision)
+void Authorizer::finish(Pending& pending, AuthDecision decision)
 {
-    if (pending->answered)
+    if (pending.answered)
     {
         return;
     }
-    pending->answered = true;
-    pending->timer.reset();
+    pending.answered = true;
+    pending.timer.reset();
     --pending_;
-    if (decision.outcome != AuthOutcome::allowed)
-    {
-        log::notice("Authorization of " + pending->request.action + " for " + pending->request.sender +
-                        " refused: " + decision.detail,
-                    {{"LEFT4ME_ACTION", pending->request.action},
-                     {"LEFT4ME_SENDER", pending->request.sender},
-                     {"MESSAGE_ID", names::messageId::authorizationDenied}});
-    }
     // The callback may start work that ends the daemon's idle state; it must
     // run after our own bookkeeping.
-    auto callback = std::move(pending->callback);
+    auto callback = std::move(pending.callback);
     callback(std::move(decision));
 }
 

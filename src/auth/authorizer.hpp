@@ -1,8 +1,13 @@
 #pragma once
 
+#include "util/gobject_ptr.hpp"
+
+#include <polkit/polkit.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace left4me {
@@ -52,13 +57,13 @@ class Authorizer
 
   private:
     struct Pending;
-    void finish(Pending* pending, AuthDecision decision);
-    void submit(Pending* pending);
+    void finish(Pending& pending, AuthDecision decision);
+    void submit(std::unique_ptr<Pending> pending);
 
     std::chrono::seconds timeout_;
     std::chrono::seconds interactiveTimeout_;
     unsigned pending_ = 0;
-    void* authority_ = nullptr; // PolkitAuthority*, kept out of this header
+    GObjectPtr<PolkitAuthority> authority_; // once polkit has been reached
 };
 
 } // namespace left4me

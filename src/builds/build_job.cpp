@@ -2,7 +2,7 @@
 
 #include "builds/progress.hpp"
 #include "builds/unit_properties.hpp"
-#include "bus/names.hpp"
+#include "ops/message_ids.hpp"
 #include "sandbox/stream_lines.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
@@ -30,7 +30,7 @@ std::string_view toString(JobState state)
     return "failed";
 }
 
-BuildJob::BuildJob(JobInfo info, std::string logPath, BindMount bind, SystemdClient& systemd)
+BuildJob::BuildJob(JobInfo info, std::string logPath, BindMount bind, Systemd& systemd)
     : info_(std::move(info)),
       log_(std::move(logPath), [this](uint64_t first, std::vector<std::string>&& lines) { onLog(first, lines); }),
       bind_(std::move(bind)), systemd_(systemd), alive_(std::make_shared<BuildJob*>(this))
@@ -56,14 +56,43 @@ void BuildJob::onLog(uint64_t first, std::vector<std::string>& lines)
             progressed = true;
         }
     }
-    if (events_.log)
+    // The observer last: the lines move into its signal.
+    if (hooks_.log)
     {
-        events_.log(first, std::move(lines));
+        hooks_.log(first, lines);
+    }
+    if (observer_.log)
+    {
+        observer_.log(first, std::move(lines));
     }
     // After the lines: a client sees the marker line, then the new values.
-    if (progressed && events_.changed)
+    if (progressed)
     {
-        events_.changed({"Progress", "StatusText"});
+        changed({"Progress", "StatusText"});
+    }
+}
+
+void BuildJob::changed(const std::vector<std::string>& properties)
+{
+    if (hooks_.changed)
+    {
+        hooks_.changed(properties);
+    }
+    if (observer_.changed)
+    {
+        observer_.changed(properties);
+    }
+}
+
+void BuildJob::finished()
+{
+    if (hooks_.finished)
+    {
+        hooks_.finished();
+    }
+    if (observer_.finished)
+    {
+        observer_.finished();
     }
 }
 
@@ -76,15 +105,15 @@ void BuildJob::start(std::vector<UnitProperty> properties, std::optional<std::ve
                      uint64_t timeoutSec, OverlayBinder bind)
 {
     binder_ = std::move(bind);
-    timer_.reset(g_timeout_add_seconds(static_cast<guint>(timeoutSec), &BuildJob::onTimeout, this));
+    timer_ = GlibSource::timeoutSeconds(static_cast<unsigned>(timeoutSec), [this] { return onTimeout(); });
     // Watch before starting, so no state change can slip past us.
     try
     {
         watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
     }
-    catch (const sdbus::Error& e)
+    catch (const std::exception& e)
     {
-        return failStart("cannot watch the unit's state", e);
+        return failStart("cannot watch the unit's state", e.what());
     }
     log_.follow();
     // A reference keeps systemd from unloading the instance when it ends,
@@ -92,10 +121,10 @@ void BuildJob::start(std::vector<UnitProperty> properties, std::optional<std::ve
     // answers a connection's calls in order, so a failed RefUnit has ended
     // the job before a later reply is seen); StartUnit waits for the
     // properties, so that a build never runs without its limits.
-    systemd_.refUnit(info_.unit, guarded([this](const sdbus::Error* error) {
+    systemd_.refUnit(info_.unit, guarded([this](const SystemdError* error) {
                          if (error != nullptr)
                          {
-                             failStart("cannot reference the unit", *error);
+                             failStart("cannot reference the unit", error->message);
                          }
                      }));
     if (!hostNetworks)
@@ -104,14 +133,14 @@ void BuildJob::start(std::vector<UnitProperty> properties, std::optional<std::ve
     }
     systemd_.addressAllow(info_.unit,
                           guarded([this, properties = std::move(properties), host = std::move(*hostNetworks)](
-                                      const sdbus::Error* error, const std::vector<net::IpPrefix>& allow) mutable {
+                                      const SystemdError* error, const std::vector<net::IpPrefix>& allow) mutable {
                               if (ended_)
                               {
                                   return;
                               }
                               if (error != nullptr)
                               {
-                                  return failStart("cannot read the template's IP allow list", *error);
+                                  return failStart("cannot read the template's IP allow list", error->message);
                               }
                               auto egress = publicEgress(allow, host);
                               properties.insert(properties.end(), egress.begin(), egress.end());
@@ -122,19 +151,19 @@ void BuildJob::start(std::vector<UnitProperty> properties, std::optional<std::ve
 void BuildJob::configureAndStart(const std::vector<UnitProperty>& properties)
 {
     systemd_.setUnitProperties(
-        info_.unit, properties, guarded([this](const sdbus::Error* error) {
+        info_.unit, properties, guarded([this](const SystemdError* error) {
             if (ended_)
             {
                 return;
             }
             if (error != nullptr)
             {
-                return failStart("cannot set the build limits on the unit", *error);
+                return failStart("cannot set the build limits on the unit", error->message);
             }
-            systemd_.startUnit(info_.unit, guarded([this](const sdbus::Error* error, const std::string& jobPath) {
+            systemd_.startUnit(info_.unit, guarded([this](const SystemdError* error, const std::string& jobPath) {
                                    if (error != nullptr)
                                    {
-                                       return failStart("cannot start the unit", *error);
+                                       return failStart("cannot start the unit", error->message);
                                    }
                                    systemd_.whenJobRemoved(jobPath, guarded([this](const std::string& result) {
                                                                onStartJobRemoved(result);
@@ -148,24 +177,23 @@ void BuildJob::adopt(uint64_t remainingSec, OverlayBinder bind)
     binder_ = std::move(bind);
     // The recorded state stays: "starting" if it never ran, as far as we know.
     startJobDone_ = true;
-    timer_.reset(
-        g_timeout_add_seconds(static_cast<guint>(std::max<uint64_t>(remainingSec, 1)), &BuildJob::onTimeout, this));
+    timer_ = GlibSource::timeoutSeconds(static_cast<unsigned>(std::max<uint64_t>(remainingSec, 1)),
+                                        [this] { return onTimeout(); });
     try
     {
         watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
     }
-    catch (const sdbus::Error& e)
+    catch (const std::exception& e)
     {
         // It keeps running; its deadline still ends it.
-        log::error("Cannot watch adopted unit " + info_.unit +
-                       "; its end will be seen at its deadline: " + e.getMessage(),
+        log::error("Cannot watch adopted unit " + info_.unit + "; its end will be seen at its deadline: " + e.what(),
                    {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
     }
     log_.follow();
-    systemd_.refUnit(info_.unit, guarded([this](const sdbus::Error* error) {
+    systemd_.refUnit(info_.unit, guarded([this](const SystemdError* error) {
                          if (error != nullptr)
                          {
-                             log::warning("Cannot reference adopted unit " + info_.unit + ": " + error->getMessage(),
+                             log::warning("Cannot reference adopted unit " + info_.unit + ": " + error->message,
                                           {{"UNIT", info_.unit}});
                          }
                      }));
@@ -176,7 +204,7 @@ void BuildJob::adopt(uint64_t remainingSec, OverlayBinder bind)
         return bindOverlay();
     }
     // It may have ended between the look that found it running and the watch.
-    systemd_.activeState(info_.unit, guarded([this](const sdbus::Error* error, const std::string& state) {
+    systemd_.activeState(info_.unit, guarded([this](const SystemdError* error, const std::string& state) {
                              onActiveState(error != nullptr ? std::string("inactive") : state);
                          }));
 }
@@ -196,27 +224,24 @@ void BuildJob::endInterrupted()
     finishWith("interrupted", -1);
 }
 
-void BuildJob::failStart(const std::string& step, const sdbus::Error& error)
+void BuildJob::failStart(const std::string& step, const std::string& why)
 {
     if (ended_)
     {
         return;
     }
-    auto reason = "systemd could not start " + info_.unit + ": " + step + ": " + error.getMessage();
+    auto reason = "systemd could not start " + info_.unit + ": " + step + ": " + why;
     log::error("Build " + std::to_string(info_.id) + " could not start: " + reason,
                {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
     // The caller has its job already: the reason reaches it as StatusText.
     info_.statusText = reason;
-    if (events_.changed)
-    {
-        events_.changed({"StatusText"});
-    }
+    changed({"StatusText"});
     finishWith("resources", -1);
 }
 
 void BuildJob::bindOverlay(unsigned attempt)
 {
-    systemd_.serviceUser(info_.unit, guarded([this, attempt](const sdbus::Error* error, const ServiceUser& user) {
+    systemd_.serviceUser(info_.unit, guarded([this, attempt](const SystemdError* error, const ServiceUser& user) {
                              if (ended_)
                              {
                                  return;
@@ -227,19 +252,13 @@ void BuildJob::bindOverlay(unsigned attempt)
                                  // or no more: it failed at once). Ask again a few times while it
                                  // may come; its state decides the rest.
                                  constexpr unsigned attempts = 50;
-                                 constexpr guint retryMs = 100;
+                                 constexpr std::chrono::milliseconds retry{100};
                                  if (attempt < attempts)
                                  {
-                                     bindAttempt_ = attempt + 1;
-                                     bindRetry_.reset(g_timeout_add(
-                                         retryMs,
-                                         [](gpointer data) -> gboolean {
-                                             auto* job = static_cast<BuildJob*>(data);
-                                             job->bindRetry_.forget();
-                                             job->bindOverlay(job->bindAttempt_);
-                                             return G_SOURCE_REMOVE;
-                                         },
-                                         this));
+                                     bindRetry_ = GlibSource::timeout(retry, [this, attempt] {
+                                         bindOverlay(attempt + 1);
+                                         return false;
+                                     });
                                  }
                                  return onActiveStateNow();
                              }
@@ -247,7 +266,7 @@ void BuildJob::bindOverlay(unsigned attempt)
                              {
                                  if (error != nullptr)
                                  {
-                                     throw std::runtime_error(error->getMessage());
+                                     throw std::runtime_error(error->message);
                                  }
                                  bind_ = binder_(static_cast<uid_t>(user.uid), static_cast<gid_t>(user.gid));
                                  binder_ = nullptr;
@@ -271,10 +290,7 @@ void BuildJob::abandon(const std::string& reason)
     abandoned_ = true;
     binder_ = nullptr;
     info_.statusText = reason;
-    if (events_.changed)
-    {
-        events_.changed({"StatusText"});
-    }
+    changed({"StatusText"});
     startJobDone_ = true;
     stop([](const std::string&) {});
 }
@@ -293,20 +309,18 @@ void BuildJob::onStartJobRemoved(const std::string& result)
 void BuildJob::onActiveStateNow()
 {
     // The unit may have come and gone already; ask where it is.
-    systemd_.activeState(info_.unit, guarded([this](const sdbus::Error* error, const std::string& state) {
+    systemd_.activeState(info_.unit, guarded([this](const SystemdError* error, const std::string& state) {
                              onActiveState(error != nullptr ? std::string("inactive") : state);
                          }));
 }
 
-gboolean BuildJob::onTimeout(gpointer data)
+bool BuildJob::onTimeout()
 {
-    auto* job = static_cast<BuildJob*>(data);
-    job->timer_.forget();
-    log::notice("Build " + std::to_string(job->info_.id) + " ran past its timeout; stopping it",
-                {{"LEFT4ME_JOB", std::to_string(job->info_.id)}, {"UNIT", job->info_.unit}});
-    job->timedOut_ = !job->cancelRequested_;
-    job->stop([](const std::string&) {});
-    return G_SOURCE_REMOVE;
+    log::notice("Build " + std::to_string(info_.id) + " ran past its timeout; stopping it",
+                {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+    timedOut_ = !cancelRequested_;
+    stop([](const std::string&) {});
+    return false;
 }
 
 void BuildJob::onActiveState(const std::string& state)
@@ -320,10 +334,7 @@ void BuildJob::onActiveState(const std::string& state)
         if (info_.state == JobState::starting && state != "deactivating")
         {
             info_.state = JobState::running;
-            if (events_.changed)
-            {
-                events_.changed({"State"});
-            }
+            changed({"State"});
         }
         return;
     }
@@ -339,7 +350,7 @@ void BuildJob::collect()
 {
     collecting_ = true;
     std::weak_ptr<BuildJob*> alive = alive_;
-    systemd_.serviceOutcome(info_.unit, [alive](const sdbus::Error* error, const ServiceOutcome& outcome) {
+    systemd_.serviceOutcome(info_.unit, [alive](const SystemdError* error, const ServiceOutcome& outcome) {
         auto p = alive.lock();
         if (!p || *p == nullptr)
         {
@@ -348,7 +359,7 @@ void BuildJob::collect()
         auto* job = *p;
         if (error != nullptr)
         {
-            log::warning("Cannot read the result of " + job->info_.unit + ": " + error->getMessage(),
+            log::warning("Cannot read the result of " + job->info_.unit + ": " + error->message,
                          {{"UNIT", job->info_.unit}});
             job->finishWith("resources", -1);
             return;
@@ -428,19 +439,13 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     log::info("Build " + std::to_string(info_.id) + " of overlay " + info_.overlay + " ended " +
                   std::string(toString(info_.state)) + " (result " + info_.result + ", exit status " +
                   std::to_string(info_.exitStatus) + ", " + std::to_string(log_.lineCount()) + " log lines)",
-              {{"MESSAGE_ID", names::messageId::buildFinished},
+              {{"MESSAGE_ID", messageId::buildFinished},
                {"LEFT4ME_JOB", std::to_string(info_.id)},
                {"LEFT4ME_OVERLAY", info_.overlay},
                {"LEFT4ME_RESULT", info_.result},
                {"UNIT", info_.unit}});
-    if (events_.changed)
-    {
-        events_.changed({"State", "Result", "ExitStatus", "FinishedAt"});
-    }
-    if (events_.finished)
-    {
-        events_.finished();
-    }
+    changed({"State", "Result", "ExitStatus", "FinishedAt"});
+    finished();
 }
 
 void BuildJob::skip()
@@ -455,10 +460,7 @@ void BuildJob::skip()
     log::info("Build " + std::to_string(info_.id) + " of overlay " + info_.overlay +
                   " skipped: the last successful build had the same inputs",
               {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"LEFT4ME_OVERLAY", info_.overlay}});
-    if (events_.finished)
-    {
-        events_.finished();
-    }
+    finished();
 }
 
 void BuildJob::cancel(std::function<void(std::string)> done)
@@ -477,8 +479,8 @@ void BuildJob::stop(std::function<void(std::string)> done)
 {
     // The template's TimeoutStopSec= turns SIGTERM into SIGKILL after 1 s,
     // so even a script that traps TERM is gone within 2 s.
-    systemd_.stopUnit(info_.unit, [done = std::move(done)](const sdbus::Error* error) {
-        done(error == nullptr ? std::string() : error->getMessage());
+    systemd_.stopUnit(info_.unit, [done = std::move(done)](const SystemdError* error, const std::string&) {
+        done(error == nullptr ? std::string() : error->message);
     });
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 
 #include "builds/log_file.hpp"
-#include "systemd/systemd_client.hpp"
 #include "kernel/bind_mount.hpp"
 #include "loop/glib_source.hpp"
+#include "systemd/systemd.hpp"
 
 #include <glib.h>
 #include <sys/types.h>
@@ -56,6 +56,15 @@ using OverlayBinder = std::function<BindMount(uid_t uid, gid_t gid)>;
 class BuildJob
 {
   public:
+    // What happens to the job, told to two listeners, each with a slot of
+    // its own: the service that owns the job (its bookkeeping, first) and
+    // an observer (its bus object, which publishes it).
+    struct Hooks
+    {
+        std::function<void(uint64_t firstLine, const std::vector<std::string>& lines)> log;
+        std::function<void(const std::vector<std::string>& properties)> changed;
+        std::function<void()> finished;
+    };
     struct Events
     {
         std::function<void(uint64_t firstLine, std::vector<std::string>&& lines)> log;
@@ -63,13 +72,13 @@ class BuildJob
         std::function<void()> finished;
     };
 
-    BuildJob(JobInfo info, std::string logPath, BindMount bind, SystemdClient& systemd);
+    BuildJob(JobInfo info, std::string logPath, BindMount bind, Systemd& systemd);
     BuildJob(const BuildJob&) = delete;
     BuildJob& operator=(const BuildJob&) = delete;
     ~BuildJob();
 
-    void setEvents(Events events) { events_ = std::move(events); }
-    [[nodiscard]] const Events& events() const { return events_; }
+    void setHooks(Hooks hooks) { hooks_ = std::move(hooks); }
+    void setObserver(Events observer) { observer_ = std::move(observer); }
 
     // Sets PROPERTIES on the instance and starts it, returning at once.
     // Once it runs, BIND mounts the overlay for the build's dynamic user
@@ -123,9 +132,9 @@ class BuildJob
             }
         };
     }
-    static gboolean onTimeout(gpointer data);
+    bool onTimeout();
     void onLog(uint64_t first, std::vector<std::string>& lines);
-    void failStart(const std::string& step, const sdbus::Error& error);
+    void failStart(const std::string& step, const std::string& why);
     // Sets PROPERTIES on the instance, then starts it.
     void configureAndStart(const std::vector<UnitProperty>& properties);
     // Asks systemd which user the running unit got, and binds the overlay
@@ -138,6 +147,8 @@ class BuildJob
     // Asks systemd for the unit's state, then as onActiveState().
     void onActiveStateNow();
     void finishWith(std::string result, int32_t exitStatus);
+    void changed(const std::vector<std::string>& properties);
+    void finished();
     void collect();
     void stop(std::function<void(std::string)> done);
 
@@ -146,10 +157,10 @@ class BuildJob
     BindMount bind_;
     OverlayBinder binder_; // set until the overlay is bound
     GlibSource bindRetry_;
-    unsigned bindAttempt_ = 0;
-    SystemdClient& systemd_;
-    Events events_;
-    sdbus::Slot watch_;
+    Systemd& systemd_;
+    Hooks hooks_;
+    Events observer_;
+    Subscription watch_;
     bool startJobDone_ = false;
     bool collecting_ = false;
     bool ended_ = false;

@@ -3,15 +3,15 @@
 #include "builds/cgroup_controllers.hpp"
 #include "builds/job_record.hpp"
 #include "builds/unit_properties.hpp"
-#include "bus/names.hpp"
-#include "net/host_networks.hpp"
+#include "fs/file_write.hpp"
+#include "fs/resolve.hpp"
+#include "ops/message_ids.hpp"
+#include "ops/op_error.hpp"
 #include "sandbox/stream_lines.hpp"
 #include "systemd/unit_names.hpp"
 #include "util/clock.hpp"
-#include "fs/file_write.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
-#include "fs/resolve.hpp"
 #include "util/users.hpp"
 
 #include <fcntl.h>
@@ -76,8 +76,8 @@ std::string readBootId(const std::string& path)
 
 } // namespace
 
-BuildService::BuildService(const Config& config, BuildPaths paths, SystemdClient& systemd)
-    : config_(config), paths_(std::move(paths)), systemd_(systemd)
+BuildService::BuildService(const Config& config, BuildPaths paths, Systemd& systemd, BuildKernel kernel)
+    : config_(config), paths_(std::move(paths)), systemd_(systemd), kernel_(std::move(kernel))
 {
     fs::create_directories(paths_.stateDir + "/jobs");
     fs::create_directories(paths_.runtimeDir + "/jobs");
@@ -146,27 +146,30 @@ std::size_t BuildService::runningFor(uid_t owner) const
         }));
 }
 
-BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std::string& script,
-                              const BuildOptions& options)
+void BuildService::start(const BuildRequest& request, const Reply<uint64_t>& reply)
 {
+    auto owner = request.caller;
+    const auto& overlay = request.overlay;
+    const auto& script = request.script;
+    const auto& options = request.options;
     if (auto busy = runningOverlays_.find(overlay); busy != runningOverlays_.end())
     {
-        throw sdbus::Error(names::error::busy, "Overlay \"" + overlay + "\" is being built by job " +
-                                                   std::to_string(busy->second) +
-                                                   "; wait for it to finish or cancel it first.");
+        throw OpError(ErrorKind::busy, "Overlay \"" + overlay + "\" is being built by job " +
+                                           std::to_string(busy->second) +
+                                           "; wait for it to finish or cancel it first.");
     }
     if (running() >= config_.maxRunningBuilds)
     {
-        throw sdbus::Error(names::error::limitsExceeded, std::to_string(running()) +
-                                                             " builds are running, the configured maximum " +
-                                                             "(max_running_builds); try again when one has finished.");
+        throw OpError(ErrorKind::limitsExceeded, std::to_string(running()) +
+                                                     " builds are running, the configured maximum " +
+                                                     "(max_running_builds); try again when one has finished.");
     }
     if (auto mine = runningFor(owner); mine >= config_.maxRunningBuildsPerUser)
     {
-        throw sdbus::Error(names::error::limitsExceeded,
-                           "You have " + std::to_string(mine) +
-                               " builds running, the configured maximum per user (max_running_builds_per_user); "
-                               "try again when one has finished.");
+        throw OpError(ErrorKind::limitsExceeded,
+                      "You have " + std::to_string(mine) +
+                          " builds running, the configured maximum per user (max_running_builds_per_user); "
+                          "try again when one has finished.");
     }
 
     // Limits that cannot be enforced are never pretended.
@@ -175,11 +178,11 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
         auto list = join(missing, ", ");
         if (!config_.allowUnenforcedLimits)
         {
-            throw sdbus::Error(names::error::limitsUnenforceable,
-                               "This host cannot enforce the build limits: the cgroup controllers " + list +
-                                   " are missing from the unified hierarchy (a cgroup v1 or hybrid host, or a "
-                                   "container). Boot with the unified hierarchy, or set \"allow_unenforced_limits\": "
-                                   "true in /etc/left4me/builder.json to run builds without them.");
+            throw OpError(ErrorKind::limitsUnenforceable,
+                          "This host cannot enforce the build limits: the cgroup controllers " + list +
+                              " are missing from the unified hierarchy (a cgroup v1 or hybrid host, or a "
+                              "container). Boot with the unified hierarchy, or set \"allow_unenforced_limits\": "
+                              "true in /etc/left4me/builder.json to run builds without them.");
         }
         log::warning("Build limits are not enforced on this host: missing cgroup controllers " + list,
                      {{"LEFT4ME_OVERLAY", overlay}});
@@ -202,14 +205,14 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
     {
         try
         {
-            hostNetworks = net::hostNetworks();
+            hostNetworks = kernel_.hostNetworks();
         }
         catch (const std::exception& e)
         {
-            throw sdbus::Error(names::error::failed,
-                               std::string("Cannot list the host's network addresses, which a build must not "
-                                           "reach, so no build starts: ") +
-                                   e.what());
+            throw OpError(ErrorKind::failed,
+                          std::string("Cannot list the host's network addresses, which a build must not "
+                                      "reach, so no build starts: ") +
+                              e.what());
         }
     }
     uint64_t id = allocateId();
@@ -240,7 +243,7 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
         {
             // Nothing will run: the overlay is checked as for a build, but
             // not bound (so skipping works even where idmapping does not).
-            (void)BindSource::open(config_.overlaysRoot, overlay);
+            (void)kernel_.openOverlay(config_.overlaysRoot, overlay, false);
         }
         else
         {
@@ -249,9 +252,8 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
             // Resolved now, bound once systemd has given the build its user:
             // the script runs as a dynamic user of its own, yet what it
             // writes must land owned by the owner user.
-            auto ids = userIds(config_.ownerUser);
-            source = std::make_shared<const BindSource>(BindSource::open(
-                config_.overlaysRoot, overlay, probeIdmap_.get(Idmap{ids.uid, ids.gid, ids.uid, ids.gid})));
+            (void)userIds(config_.ownerUser); // before anything runs: it must exist
+            source = kernel_.openOverlay(config_.overlaysRoot, overlay, true);
         }
     }
     catch (const KernelUnsupported&)
@@ -266,26 +268,26 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
         fs::remove_all(runtimeDir);
         if (e.error() == EOPNOTSUPP)
         {
-            throw sdbus::Error(names::error::unsupportedFilesystem,
-                               "The overlay " + config_.overlaysRoot + "/" + overlay +
-                                   " is on a filesystem that cannot be idmapped (overlayfs cannot); keep "
-                                   "overlays_root on ext4, xfs, btrfs or tmpfs.");
+            throw OpError(ErrorKind::unsupportedFilesystem,
+                          "The overlay " + config_.overlaysRoot + "/" + overlay +
+                              " is on a filesystem that cannot be idmapped (overlayfs cannot); keep "
+                              "overlays_root on ext4, xfs, btrfs or tmpfs.");
         }
         if (e.error() == ENOENT || e.error() == ENOTDIR || e.error() == ELOOP || e.error() == EXDEV)
         {
-            throw sdbus::Error(names::error::invalidArgument,
-                               "Argument overlay: " + config_.overlaysRoot + "/" + overlay +
-                                   " must be an existing directory, reached without symlinks and on the same "
-                                   "filesystem as " +
-                                   config_.overlaysRoot + ". Create it first.");
+            throw OpError(ErrorKind::invalidArgument,
+                          "Argument overlay: " + config_.overlaysRoot + "/" + overlay +
+                              " must be an existing directory, reached without symlinks and on the same "
+                              "filesystem as " +
+                              config_.overlaysRoot + ". Create it first.");
         }
-        throw sdbus::Error(names::error::failed, std::string("Cannot mount the overlay for the build: ") + e.what());
+        throw OpError(ErrorKind::failed, std::string("Cannot mount the overlay for the build: ") + e.what());
     }
     catch (const std::exception& e)
     {
         fs::remove_all(stateDir);
         fs::remove_all(runtimeDir);
-        throw sdbus::Error(names::error::failed, std::string("Cannot prepare the build: ") + e.what());
+        throw OpError(ErrorKind::failed, std::string("Cannot prepare the build: ") + e.what());
     }
 
     JobInfo info;
@@ -300,7 +302,7 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
         publish(std::make_unique<BuildJob>(std::move(info), stateDir + "/log", BindMount(), systemd_), deadline);
     runningOverlays_[overlay] = id;
     log::info("Build " + std::to_string(id) + " of overlay " + overlay + " starting as " + raw->info().unit,
-              {{"MESSAGE_ID", names::messageId::buildStarted},
+              {{"MESSAGE_ID", messageId::buildStarted},
                {"LEFT4ME_JOB", std::to_string(id)},
                {"LEFT4ME_OVERLAY", overlay},
                {"LEFT4ME_CALLER_UID", std::to_string(owner)},
@@ -308,11 +310,11 @@ BuildJob& BuildService::start(uid_t owner, const std::string& overlay, const std
     if (skip)
     {
         raw->skip();
-        return *raw;
+        return reply(id);
     }
     raw->start(buildUnitProperties(options), std::move(hostNetworks), options.limits.timeoutSec,
                overlayBinder(id, overlay, std::move(source)));
-    return *raw;
+    reply(id);
 }
 
 OverlayBinder BuildService::overlayBinder(uint64_t id, const std::string& overlay,
@@ -323,12 +325,8 @@ OverlayBinder BuildService::overlayBinder(uint64_t id, const std::string& overla
         auto owner = userIds(config_.ownerUser);
         // One user namespace per build: it maps this build's user, and no
         // other, onto the owner.
-        UniqueFd userns = idmapUserNamespace(Idmap{uid, gid, owner.uid, owner.gid});
-        if (source)
-        {
-            return source->attach(target, userns.get());
-        }
-        return BindSource::open(config_.overlaysRoot, overlay).attach(target, userns.get());
+        return kernel_.bindOverlay(source, config_.overlaysRoot, overlay, target,
+                                   Idmap{uid, gid, owner.uid, owner.gid});
     };
 }
 
@@ -336,6 +334,22 @@ std::size_t BuildService::awaitingOverlay() const
 {
     return static_cast<std::size_t>(
         std::count_if(jobs_.begin(), jobs_.end(), [](const auto& entry) { return entry.second->awaitingOverlay(); }));
+}
+
+void BuildService::cancel(uint64_t id, const Reply<Done>& reply)
+{
+    auto* job = find(id);
+    if (job == nullptr)
+    {
+        throw OpError(ErrorKind::noSuchJob, "Job " + std::to_string(id) + " no longer exists.");
+    }
+    job->cancel([reply](const std::string& problem) {
+        if (problem.empty())
+        {
+            return reply(Done{});
+        }
+        reply(OpError(ErrorKind::failed, "systemd could not stop the build: " + problem));
+    });
 }
 
 BuildJob* BuildService::find(uint64_t id) const
@@ -357,24 +371,25 @@ BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadline
     {
         jobCreated_(*raw);
     }
-    // Whatever the bus layer listens to, the service must learn of the end
-    // too, to free the overlay for the next build and record the outcome.
-    auto events = raw->events();
+    // The service's own bookkeeping, before the bus object publishes anything.
+    BuildJob::Hooks hooks;
     // Running is recorded too: after a crash, a unit that is gone then
     // means it ran and succeeded, not that it never started.
-    events.changed = [this, raw, deadlineUsec, inner = std::move(events.changed)](const auto& properties) {
+    hooks.changed = [this, raw, deadlineUsec](const auto& properties) {
         if (raw->info().state == JobState::running &&
             std::find(properties.begin(), properties.end(), "State") != properties.end())
         {
             saveRecord(*raw, deadlineUsec);
         }
-        if (inner)
-        {
-            inner(properties);
-        }
     };
-    events.finished = [this, raw, deadlineUsec, inner = std::move(events.finished)] {
-        runningOverlays_.erase(raw->info().overlay);
+    hooks.finished = [this, raw, deadlineUsec] {
+        // Only its own claim: a job of an earlier boot, ended at recovery,
+        // must not free the overlay for a build adopted from this one.
+        if (auto claim = runningOverlays_.find(raw->info().overlay);
+            claim != runningOverlays_.end() && claim->second == raw->info().id)
+        {
+            runningOverlays_.erase(claim);
+        }
         if (raw->info().state == JobState::succeeded && raw->info().result == "success")
         {
             rememberSuccess(raw->info().overlay, raw->info().buildHash);
@@ -385,28 +400,16 @@ BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadline
         // delete the overlay's files.
         std::error_code ignored;
         fs::remove(paths_.runtimeDir + "/jobs/" + std::to_string(raw->info().id), ignored);
-        if (inner)
-        {
-            inner();
-        }
-        if (jobEnded_)
-        {
-            jobEnded_(*raw);
-        }
         // Not from inside the job's own callback: from the loop, once.
         if (!pruneSource_)
         {
-            pruneSource_.reset(g_idle_add(
-                [](gpointer data) -> gboolean {
-                    auto* self = static_cast<BuildService*>(data);
-                    self->pruneSource_.forget();
-                    self->prune();
-                    return G_SOURCE_REMOVE;
-                },
-                this));
+            pruneSource_ = GlibSource::idle([this] {
+                prune();
+                return false;
+            });
         }
     };
-    raw->setEvents(std::move(events));
+    raw->setHooks(std::move(hooks));
     return raw;
 }
 
@@ -456,7 +459,7 @@ void BuildService::recover()
         uint64_t id = std::strtoull(entry.path().filename().c_str(), nullptr, 10);
         if (!jobs_.contains(id))
         {
-            BindMount::detach(entry.path().string() + "/overlay");
+            kernel_.detach(entry.path().string() + "/overlay");
             std::error_code ignored;
             fs::remove(entry.path(), ignored); // only if the detach left it empty
         }
@@ -548,7 +551,7 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
     // systemd's verdict ends it at once in the second case. An earlier
     // daemon may have died before it bound the overlay: bind it then.
     auto target = runtimeDir + "/overlay";
-    bool bound = BindMount::isMounted(target);
+    bool bound = kernel_.isMounted(target);
     auto job =
         std::make_unique<BuildJob>(info, stateDir + "/log", bound ? BindMount::adopt(target) : BindMount(), systemd_);
     auto* raw = publish(std::move(job), record->deadlineUsec);

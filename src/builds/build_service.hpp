@@ -1,13 +1,14 @@
 #pragma once
 
 #include "builds/build_job.hpp"
-#include "builds/build_options.hpp"
-#include "util/config.hpp"
-#include "loop/glib_source.hpp"
+#include "builds/build_kernel.hpp"
+#include "builds/build_request.hpp"
 #include "kernel/idmap.hpp"
+#include "loop/glib_source.hpp"
+#include "ops/reply.hpp"
+#include "util/config.hpp"
 
 #include <glib.h>
-#include <sdbus-c++/Error.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -28,7 +29,7 @@ struct BuildPaths
 class BuildService
 {
   public:
-    BuildService(const Config& config, BuildPaths paths, SystemdClient& systemd);
+    BuildService(const Config& config, BuildPaths paths, Systemd& systemd, BuildKernel kernel = realBuildKernel());
     BuildService(const BuildService&) = delete;
     BuildService& operator=(const BuildService&) = delete;
     // Builds outlive the daemon: running ones keep their mounts.
@@ -37,17 +38,20 @@ class BuildService
     // Told about every new job before it starts, so its bus object exists
     // before it can emit anything.
     void onJobCreated(std::function<void(BuildJob&)> hook) { jobCreated_ = std::move(hook); }
-    // Told whenever a job ends.
-    void onJobEnded(std::function<void(BuildJob&)> hook) { jobEnded_ = std::move(hook); }
     // Told before an ended job is removed for good (retention).
     void onJobRemoved(std::function<void(uint64_t id)> hook) { jobRemoved_ = std::move(hook); }
 
     // Creates, records and publishes the job, then asks systemd to start
     // its unit and returns the job without waiting for systemd: a refusal
-    // ends the job (see BuildJob::start). Throws sdbus::Error, with nothing
+    // ends the job (see BuildJob::start). Throws OpError, with nothing
     // left behind, for what the caller can mend (a busy overlay, limits, a
     // missing overlay directory, ...).
-    BuildJob& start(uid_t owner, const std::string& overlay, const std::string& script, const BuildOptions& options);
+    void start(const BuildRequest& request, const Reply<uint64_t>& reply);
+
+    // Stops build ID: SIGTERM, then SIGKILL after 1 s; the job ends
+    // cancelled. Answers once systemd has the stop. Throws OpError
+    // (noSuchJob).
+    void cancel(uint64_t id, const Reply<Done>& reply);
 
     [[nodiscard]] BuildJob* find(uint64_t id) const;
     // Builds whose unit was started but whose overlay is not bound yet.
@@ -84,15 +88,12 @@ class BuildService
 
     const Config& config_;
     BuildPaths paths_;
-    SystemdClient& systemd_;
+    Systemd& systemd_;
     std::map<uint64_t, std::unique_ptr<BuildJob>> jobs_;
     std::map<std::string, uint64_t> runningOverlays_;
     std::function<void(BuildJob&)> jobCreated_;
-    std::function<void(BuildJob&)> jobEnded_;
     std::function<void(uint64_t)> jobRemoved_;
-    // A user namespace that only proves a filesystem can be idmapped (see
-    // BindSource::open); each build's own maps its dynamic user.
-    IdmapCache probeIdmap_;
+    BuildKernel kernel_;
     GlibSource pruneSource_;
     uint64_t nextId_ = 0;
     // See readBootId(): recorded with each job to tell a reboot from a restart.

@@ -1,33 +1,8 @@
 #include "builds/job_record.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <stdexcept>
-#include <utility>
+#include "util/json_record.hpp"
 
 namespace left4me {
-
-using Json = nlohmann::json;
-
-namespace {
-
-// get<T>() converts whatever number it finds: a float past T's range is
-// undefined behaviour, 1.5 becomes 1 and an owner of 4294967296 becomes
-// root. A record holds exact integers in range, or it is malformed.
-template <typename T> T integer(const Json& value)
-{
-    if (value.is_number_unsigned() && std::in_range<T>(value.get<uint64_t>()))
-    {
-        return static_cast<T>(value.get<uint64_t>());
-    }
-    if (value.is_number_integer() && !value.is_number_unsigned() && std::in_range<T>(value.get<int64_t>()))
-    {
-        return static_cast<T>(value.get<int64_t>());
-    }
-    throw std::range_error("not an integer in range");
-}
-
-} // namespace
 
 std::optional<JobState> jobStateFromString(std::string_view name)
 {
@@ -50,7 +25,7 @@ bool isEnded(JobState state)
 std::string serializeJobRecord(const JobRecord& record)
 {
     const auto& info = record.info;
-    Json doc = {
+    nlohmann::json doc = {
         {"id", info.id},
         {"overlay", info.overlay},
         {"unit", info.unit},
@@ -71,54 +46,40 @@ std::string serializeJobRecord(const JobRecord& record)
         doc["log_lines"] = record.log->lines;
         doc["log_bytes"] = record.log->bytes;
     }
-    return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+    return recordText(doc);
 }
 
 std::optional<JobRecord> parseJobRecord(std::string_view text)
 {
-    try
-    {
-        auto doc = Json::parse(text);
+    return readRecord(text, [](const RecordReader& r) {
         JobRecord record;
         auto& info = record.info;
-        info.id = integer<uint64_t>(doc.at("id"));
-        info.overlay = doc.at("overlay").get<std::string>();
-        info.unit = doc.at("unit").get<std::string>();
-        info.owner = integer<uid_t>(doc.at("owner"));
-        info.createdAt = integer<uint64_t>(doc.at("created_at"));
-        info.finishedAt = integer<uint64_t>(doc.at("finished_at"));
-        auto state = jobStateFromString(doc.at("state").get<std::string>());
+        info.id = r.integer<uint64_t>("id");
+        info.overlay = r.string("overlay");
+        info.unit = r.string("unit");
+        info.owner = r.integer<uid_t>("owner");
+        info.createdAt = r.integer<uint64_t>("created_at");
+        info.finishedAt = r.integer<uint64_t>("finished_at");
+        auto state = jobStateFromString(r.string("state"));
         if (!state)
         {
-            return std::nullopt;
+            throw RecordError("unknown state");
         }
         info.state = *state;
-        info.result = doc.at("result").get<std::string>();
-        info.exitStatus = integer<int32_t>(doc.at("exit_status"));
-        info.buildHash = doc.at("build_hash").get<std::string>();
-        info.progress = doc.value("progress", -1.0);
-        info.statusText = doc.value("status_text", std::string());
-        record.deadlineUsec = integer<uint64_t>(doc.at("deadline_usec"));
-        record.bootId = doc.value("boot_id", std::string());
-        if (doc.contains("log_lines") && doc.contains("log_bytes"))
+        info.result = r.string("result");
+        info.exitStatus = r.integer<int32_t>("exit_status");
+        info.buildHash = r.string("build_hash");
+        // Fields later versions added: absent from older records.
+        info.progress = r.has("progress") ? r.number("progress") : -1.0;
+        info.statusText = r.has("status_text") ? r.string("status_text") : std::string();
+        record.deadlineUsec = r.integer<uint64_t>("deadline_usec");
+        record.bootId = r.has("boot_id") ? r.string("boot_id") : std::string();
+        if (r.has("log_lines") && r.has("log_bytes"))
         {
-            record.log = LogExtent{integer<uint64_t>(doc.at("log_lines")), integer<uint64_t>(doc.at("log_bytes"))};
+            record.log = LogExtent{r.integer<uint64_t>("log_lines"), r.integer<uint64_t>("log_bytes")};
         }
         return record;
-    }
-    catch (const Json::exception&)
-    {
-        return std::nullopt;
-    }
-    catch (const std::range_error&)
-    {
-        return std::nullopt;
-    }
-}
-
-JobState stateForResult(std::string_view result)
-{
-    return result == "success" ? JobState::succeeded : JobState::failed;
+    });
 }
 
 } // namespace left4me

@@ -33,7 +33,4 @@ std::optional<JobRecord> parseJobRecord(std::string_view text);
 std::optional<JobState> jobStateFromString(std::string_view name);
 [[nodiscard]] bool isEnded(JobState state);
 
-// The job state a unit's RESULT means when nobody asked for a stop.
-JobState stateForResult(std::string_view result);
-
 } // namespace left4me

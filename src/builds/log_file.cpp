@@ -87,19 +87,19 @@ void LogFile::follow()
     {
         throw std::runtime_error("cannot watch the build log " + path_ + ": " + std::strerror(errno));
     }
-    watch_.reset(g_unix_fd_add(inotify_.get(), G_IO_IN, &LogFile::onInotify, this));
+    watch_ = GlibSource::fdWatch(inotify_.get(), G_IO_IN, [this] { return onInotify(); });
     drain();
 }
 
-gboolean LogFile::onInotify(gint fd, GIOCondition, gpointer self)
+bool LogFile::onInotify()
 {
     // The events only say "there is more"; the file itself is the data.
     std::array<char, 4096> events{};
-    while (::read(fd, events.data(), events.size()) > 0)
+    while (::read(inotify_.get(), events.data(), events.size()) > 0)
     {
     }
-    static_cast<LogFile*>(self)->drain();
-    return G_SOURCE_CONTINUE;
+    drain();
+    return true;
 }
 
 void LogFile::drain()

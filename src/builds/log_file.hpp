@@ -1,8 +1,8 @@
 #pragma once
 
 #include "builds/log_lines.hpp"
-#include "loop/glib_source.hpp"
 #include "fs/unique_fd.hpp"
+#include "loop/glib_source.hpp"
 
 #include <glib.h>
 #include <sys/types.h>
@@ -67,7 +67,7 @@ class LogFile
     static constexpr std::size_t maxReadBytes = std::size_t{8} * 1024 * 1024;
 
   private:
-    static gboolean onInotify(gint fd, GIOCondition condition, gpointer self);
+    bool onInotify();
     void drain();
     void deliver(std::vector<std::string>&& lines);
     // Remembers where line LINE starts (OFFSET) if it is a checkpoint's turn.

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "builds/build_options.hpp"
+#include "builds/build_request.hpp"
 #include "systemd/systemd_client.hpp"
 
 #include <vector>

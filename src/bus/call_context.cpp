@@ -1,10 +1,7 @@
 #include "bus/call_context.hpp"
 
-#include "bus/names.hpp"
-#include "util/log.hpp"
+#include "ops/op_error.hpp"
 #include "util/sd_bus_message.hpp"
-
-#include <sdbus-c++/Error.h>
 
 #include <cstring>
 #include <memory>
@@ -34,8 +31,8 @@ uid_t connectionUid(const sdbus::Message& message)
     }
     if (r < 0)
     {
-        throw sdbus::Error(names::error::notAuthorized,
-                           std::string("Cannot read the caller's credentials: ") + std::strerror(-r));
+        throw OpError(ErrorKind::notAuthorized,
+                      std::string("Cannot read the caller's credentials: ") + std::strerror(-r));
     }
     return uid;
 }
@@ -58,7 +55,7 @@ CallContext currentCall(const sdbus::IObject& object, CallerUids& uids)
     const sdbus::Message* message = object.getCurrentlyProcessedMessage();
     if (message == nullptr)
     {
-        throw sdbus::Error(names::error::failed, "Internal error: no current D-Bus message.");
+        throw OpError(ErrorKind::failed, "Internal error: no current D-Bus message.");
     }
     CallContext context;
     context.sender = message->getSender();
@@ -66,12 +63,10 @@ CallContext currentCall(const sdbus::IObject& object, CallerUids& uids)
     {
         context.uid = uids.of(context.sender, *message);
     }
-    catch (const sdbus::Error&)
+    catch (const OpError&)
     {
-        log::notice("Refused a call from " + context.sender + ": its credentials are gone (it disconnected)",
-                    {{"LEFT4ME_CALLER", context.sender}, {"LEFT4ME_ERROR", names::error::notAuthorized}});
-        throw sdbus::Error(names::error::notAuthorized,
-                           "Cannot identify the caller (it may have disconnected); the call is refused.");
+        throw OpError(ErrorKind::notAuthorized,
+                      "Cannot identify the caller (it may have disconnected); the call is refused.");
     }
     auto* raw = MessageAccess::raw(*message);
     context.allowInteraction = raw != nullptr && sd_bus_message_get_allow_interactive_authorization(raw) > 0;

@@ -31,7 +31,7 @@ class CallerUids
 {
   public:
     // SENDER's uid, asked of the bus through MESSAGE (SENDER's call) if it
-    // is new. Throws sdbus::Error if the bus cannot tell (the caller is gone).
+    // is new. Throws OpError if the bus cannot tell (the caller is gone).
     uid_t of(const std::string& sender, const sdbus::Message& message);
 
   private:
@@ -40,7 +40,7 @@ class CallerUids
     BoundedMap<uid_t> uids_{capacity};
 };
 
-// Throws sdbus::Error (NotAuthorized) if the caller's credentials cannot be
+// Throws OpError (notAuthorized) if the caller's credentials cannot be
 // read, e.g. because it has already disconnected: fail closed.
 CallContext currentCall(const sdbus::IObject& object, CallerUids& uids);
 

@@ -4,47 +4,22 @@
 #include "util/clock.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <vector>
 
 namespace left4me {
 
-std::string jobPath(uint64_t id)
-{
-    return names::jobPathPrefix + std::to_string(id);
-}
-
-std::optional<uint64_t> jobIdFromPath(const std::string& path)
-{
-    std::string_view prefix = names::jobPathPrefix;
-    if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0)
-    {
-        return std::nullopt;
-    }
-    uint64_t id = 0;
-    const char* begin = path.data() + prefix.size();
-    const char* end = path.data() + path.size();
-    auto [ptr, ec] = std::from_chars(begin, end, id);
-    if (ec != std::errc() || ptr != end || *begin == '0')
-    {
-        return std::nullopt;
-    }
-    return id;
-}
-
-JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers, ReadBudget& reads,
-                     CancelHandler cancel, std::function<void()> activity)
-    : AdaptorInterfaces(bus, jobPath(job.info().id)), job_(job), callers_(callers), reads_(reads),
-      cancel_(std::move(cancel)), activity_(std::move(activity))
+JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CallServer& server, ReadBudget& reads, CancelPlan cancel)
+    : AdaptorInterfaces(bus, jobPath(job.info().id)), job_(job), server_(server), reads_(reads),
+      cancel_(std::move(cancel))
 {
     registerAdaptor();
-    auto events = job_.events();
+    BuildJob::Events events;
     events.log = [this](uint64_t first, std::vector<std::string>&& lines) { emitLog(first, lines); };
     events.changed = [this](const std::vector<std::string>& properties) {
         getObject().emitPropertiesChangedSignal(names::jobInterface, properties);
     };
     events.finished = [this] { emitFinished(job_.info().result, job_.info().exitStatus); };
-    job_.setEvents(std::move(events));
+    job_.setObserver(std::move(events));
     emitInterfacesAddedSignal({names::jobInterface});
 }
 
@@ -54,11 +29,10 @@ JobObject::~JobObject()
     for (auto& held : held_)
     {
         reads_.release(held.uid);
-        held.reply.returnError(sdbus::Error(names::error::noSuchJob, "Job " + std::to_string(job_.info().id) +
-                                                                         " was removed (retention) before its "
-                                                                         "log could be read."));
+        held.reply(OpError(ErrorKind::noSuchJob, "Job " + std::to_string(job_.info().id) +
+                                                     " was removed (retention) before its log could be read."));
     }
-    job_.setEvents({});
+    job_.setObserver({});
     try
     {
         emitInterfacesRemovedSignal({names::jobInterface});
@@ -72,37 +46,53 @@ JobObject::~JobObject()
 
 void JobObject::Cancel(sdbus::Result<>&& result)
 {
-    activity_();
-    auto call = currentCall(getObject(), callers_);
-    cancel_(std::make_shared<sdbus::Result<>>(std::move(result)), call, job_.info().id);
+    server_.serve<Done>(
+        "Job.Cancel", getObject(), std::move(result),
+        [this](const CallContext& call) { return cancel_(call, job_.info().id); },
+        [](sdbus::Result<>& r, const Done& done) { sendResult(r, done); });
 }
 
-void JobObject::ReadLog(ReadReply&& result, uint64_t from_line, uint32_t max_lines)
+void JobObject::ReadLog(sdbus::Result<uint64_t, std::vector<std::string>>&& result, uint64_t from_line,
+                        uint32_t max_lines)
 {
-    activity_();
+    // Public (see SECURITY.md): no authorization, but a budget per caller.
+    server_.serve<LogPage>(
+        "ReadLog", getObject(), std::move(result),
+        [this, from_line, max_lines](const CallContext& call) {
+            return Plan<LogPage>{std::nullopt,
+                                 [this, uid = call.uid, from_line, max_lines](const Reply<LogPage>& reply) {
+                                     readOrHold(uid, from_line, max_lines, reply);
+                                 }};
+        },
+        [](sdbus::Result<uint64_t, std::vector<std::string>>& r, const LogPage& page) {
+            r.returnResults(page.next, page.lines);
+        });
+}
+
+void JobObject::readOrHold(uid_t uid, uint64_t from, uint32_t max, const Reply<LogPage>& reply)
+{
     // A page is bounded anyway (8 MiB of text), so every client reads on
     // from next_line: asking for more than the cap gets a full page, not an
     // error, and clients need not know the cap.
     constexpr uint32_t maxLinesPerCall = 65536;
-    max_lines = std::min(max_lines, maxLinesPerCall);
-    auto uid = currentCall(getObject(), callers_).uid;
+    max = std::min(max, maxLinesPerCall);
     bool queued = std::any_of(held_.begin(), held_.end(), [&](const HeldRead& h) { return h.uid == uid; });
     if (!queued && reads_.waitUsec(uid, clock::monotonicUsec()) == 0)
     {
-        return serve(result, uid, from_line, max_lines);
+        return read(uid, from, max, reply);
     }
     if (!reads_.hold(uid))
     {
-        throw sdbus::Error(names::error::limitsExceeded,
-                           "You have read more of this service's logs than your budget (16 MiB per second after "
-                           "the first 64 MiB), and 4 of your ReadLog calls are waiting for it; wait for their "
-                           "answers before you ask for more.");
+        throw OpError(ErrorKind::limitsExceeded,
+                      "You have read more of this service's logs than your budget (16 MiB per second after "
+                      "the first 64 MiB), and 4 of your ReadLog calls are waiting for it; wait for their "
+                      "answers before you ask for more.");
     }
-    held_.push_back({std::move(result), uid, from_line, max_lines});
+    held_.push_back({reply, uid, from, max});
     serveHeld();
 }
 
-void JobObject::serve(ReadReply& reply, uid_t uid, uint64_t from, uint32_t max)
+void JobObject::read(uid_t uid, uint64_t from, uint32_t max, const Reply<LogPage>& reply)
 {
     auto [next, lines] = job_.log().read(from, max);
     uint64_t bytes = 0;
@@ -111,7 +101,7 @@ void JobObject::serve(ReadReply& reply, uid_t uid, uint64_t from, uint32_t max)
         bytes += line.size();
     }
     reads_.spend(uid, bytes, clock::monotonicUsec());
-    reply.returnResults(next, lines);
+    reply(LogPage{next, std::move(lines)});
 }
 
 void JobObject::serveHeld()
@@ -140,25 +130,21 @@ void JobObject::serveHeld()
         reads_.release(held.uid);
         try
         {
-            serve(held.reply, held.uid, held.from, held.max);
+            read(held.uid, held.from, held.max, held.reply);
         }
-        catch (const sdbus::Error& e)
+        catch (const std::exception& e)
         {
-            held.reply.returnError(e);
+            held.reply(OpError(ErrorKind::failed, std::string("Cannot read the log: ") + e.what()));
         }
     }
     if (nextWait > 0 && !heldTimer_)
     {
         constexpr uint64_t usecPerMs = 1000;
-        heldTimer_.reset(g_timeout_add(
-            static_cast<guint>(nextWait / usecPerMs + 1),
-            [](gpointer data) -> gboolean {
-                auto* self = static_cast<JobObject*>(data);
-                self->heldTimer_.forget();
-                self->serveHeld();
-                return G_SOURCE_REMOVE;
-            },
-            this));
+        heldTimer_ = GlibSource::timeout(std::chrono::milliseconds(nextWait / usecPerMs + 1), [this] {
+            heldTimer_.reset(); // done: serveHeld() may arm the next
+            serveHeld();
+            return false;
+        });
     }
 }
 

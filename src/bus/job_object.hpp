@@ -1,10 +1,12 @@
 #pragma once
 
-#include "builds/build_job.hpp"
 #include "builder_adaptor.h"
+#include "builds/build_job.hpp"
 #include "bus/call_context.hpp"
+#include "bus/call_server.hpp"
 #include "bus/read_budget.hpp"
 #include "loop/glib_source.hpp"
+#include "util/job_path.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -16,32 +18,36 @@
 
 namespace left4me {
 
-std::string jobPath(uint64_t id);
-// The id in a job object path, or nullopt if PATH is not one.
-std::optional<uint64_t> jobIdFromPath(const std::string& path);
-
 // The bus face of one BuildJob: its properties, its Log and Finished
 // signals, and the Cancel and ReadLog methods.
 class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::Job_adaptor,
                                                         sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
 {
   public:
-    using CancelHandler = std::function<void(const std::shared_ptr<sdbus::Result<>>&, const CallContext&, uint64_t id)>;
+    // What Cancel of job ID by a caller takes (the manager's, shared).
+    using CancelPlan = std::function<Plan<Done>(const CallContext&, uint64_t id)>;
 
-    JobObject(sdbus::IConnection& bus, BuildJob& job, CallerUids& callers, ReadBudget& reads, CancelHandler cancel,
-              std::function<void()> activity);
+    JobObject(sdbus::IConnection& bus, BuildJob& job, CallServer& server, ReadBudget& reads, CancelPlan cancel);
     JobObject(const JobObject&) = delete;
     JobObject& operator=(const JobObject&) = delete;
     ~JobObject();
 
   private:
     void Cancel(sdbus::Result<>&& result) override;
-    using ReadReply = sdbus::Result<uint64_t, std::vector<std::string>>;
-    void ReadLog(ReadReply&& result, uint64_t from_line, uint32_t max_lines) override;
+    void ReadLog(sdbus::Result<uint64_t, std::vector<std::string>>&& result, uint64_t from_line,
+                 uint32_t max_lines) override;
+    // One page of the log, as ReadLog answers it.
+    struct LogPage
+    {
+        uint64_t next = 0;
+        std::vector<std::string> lines;
+    };
+    // Answers a ReadLog now, or holds it until the caller's budget allows.
+    void readOrHold(uid_t uid, uint64_t from, uint32_t max, const Reply<LogPage>& reply);
     // Answers the held ReadLog calls whose callers' budget allows, oldest
     // first, and sets the timer for the next.
     void serveHeld();
-    void serve(ReadReply& reply, uid_t uid, uint64_t from, uint32_t max);
+    void read(uid_t uid, uint64_t from, uint32_t max, const Reply<LogPage>& reply);
 
     uint64_t Id() override { return job_.info().id; }
     std::string Overlay() override { return job_.info().overlay; }
@@ -58,19 +64,18 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
 
     struct HeldRead
     {
-        ReadReply reply;
+        Reply<LogPage> reply;
         uid_t uid;
         uint64_t from;
         uint32_t max;
     };
 
     BuildJob& job_;
-    CallerUids& callers_;
+    CallServer& server_;
     ReadBudget& reads_;
     std::deque<HeldRead> held_;
     GlibSource heldTimer_;
-    CancelHandler cancel_;
-    std::function<void()> activity_;
+    CancelPlan cancel_;
 };
 
 } // namespace left4me

@@ -1,13 +1,12 @@
 #pragma once
 
-#include "auth/authorizer.hpp"
-#include "builds/build_service.hpp"
 #include "builder_adaptor.h"
-#include "bus/call_context.hpp"
+#include "builds/build_service.hpp"
+#include "bus/call_server.hpp"
 #include "bus/job_object.hpp"
 #include "bus/mount_object.hpp"
+#include "bus/read_budget.hpp"
 #include "caps/caps_service.hpp"
-#include "daemon/idle_exit.hpp"
 #include "mounts/mount_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -17,9 +16,10 @@
 
 namespace left4me {
 
-// org.left4me.Builder at /org/left4me/Builder. Every method has one shape:
-// read arguments -> validate -> authorize (asynchronously) -> hand over to
-// the operation layer -> reply. Only sdbus::Error leaves a handler.
+// org.left4me.Builder at /org/left4me/Builder. Each method is a few
+// declarative lines for CallServer::serve: its request (checked, its
+// options decoded from the operation's table), the polkit action with its
+// details and message, and the operation it hands the request to.
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder_adaptor, sdbus::ObjectManager_adaptor>
 {
   public:
@@ -39,23 +39,20 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     void ApplyCaps(sdbus::Result<>&& result, std::string addon, std::string version, std::string binary,
                    std::vector<std::string> capabilities, std::map<std::string, sdbus::Variant> options) override;
 
-    void cancelJob(const std::shared_ptr<sdbus::Result<>>& reply, const CallContext& call, uint64_t id);
-    // Authorizes REQUEST, then runs THEN; a refusal or an exception from
-    // THEN becomes the error reply through FAIL.
-    void authorizeThen(AuthRequest request, std::function<void(const sdbus::Error&)> fail, std::function<void()> then);
+    // Cancel of job ID by CALL: its owner may; anyone else needs cancel-other.
+    Plan<Done> cancelPlan(const CallContext& call, uint64_t id);
+    void syncMountObject(const std::string& instance);
 
     sdbus::IConnection& bus_;
     const Config& config_;
-    Authorizer& authorizer_;
-    void syncMountObject(const std::string& instance);
-
     BuildService& builds_;
     MountService& mounts_;
     const CapsService& caps_;
     IdleExit& idle_;
-    // Declared before the job objects, which hold a reference to it.
+    // Declared before the job objects, which hold references to them.
     CallerUids callers_;
     ReadBudget reads_;
+    CallServer server_;
     std::map<uint64_t, std::unique_ptr<JobObject>> jobs_;
     std::map<std::string, std::unique_ptr<MountObject>> mountObjects_;
 };

@@ -38,13 +38,4 @@ inline constexpr const char* mount = "org.left4me.builder.mount";
 inline constexpr const char* applyCaps = "org.left4me.builder.apply-caps";
 } // namespace action
 
-// MESSAGE_IDs of the journal entries an admin or auditor may want to find
-// with `journalctl MESSAGE_ID=...`.
-namespace messageId {
-inline constexpr const char* buildStarted = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a51";
-inline constexpr const char* buildFinished = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a52";
-inline constexpr const char* authorizationDenied = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a53";
-inline constexpr const char* capsApplied = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a54";
-} // namespace messageId
-
 } // namespace left4me::names

@@ -1,5 +1,7 @@
 #include "bus/option_values.hpp"
 
+#include "validate/require.hpp"
+
 namespace left4me {
 
 std::map<std::string, std::string> optionSignatures(const std::map<std::string, sdbus::Variant>& options)
@@ -12,9 +14,9 @@ std::map<std::string, std::string> optionSignatures(const std::map<std::string, 
     return out;
 }
 
-std::map<std::string, OptionValue> plainOptions(const std::map<std::string, sdbus::Variant>& options)
+PlainOptions plainOptions(const std::map<std::string, sdbus::Variant>& options)
 {
-    std::map<std::string, OptionValue> out;
+    PlainOptions out;
     for (const auto& [key, value] : options)
     {
         auto type = value.peekValueType();
@@ -40,6 +42,12 @@ std::map<std::string, OptionValue> plainOptions(const std::map<std::string, sdbu
         }
     }
     return out;
+}
+
+PlainOptions decodeOptions(const std::map<std::string, sdbus::Variant>& options, const OptionTable& table)
+{
+    require("options", validate::options(optionSignatures(options), table));
+    return plainOptions(options);
 }
 
 } // namespace left4me

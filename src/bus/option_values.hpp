@@ -4,7 +4,7 @@
 // signatures, for validate::options, and its values in plain types, for the
 // pure parsers. Kept out of the adaptor so that a fuzz target runs the very
 // conversion a call goes through.
-#include "builds/build_options.hpp"
+#include "ops/options.hpp"
 
 #include <sdbus-c++/Types.h>
 
@@ -18,6 +18,11 @@ std::map<std::string, std::string> optionSignatures(const std::map<std::string, 
 
 // The values of OPTIONS in plain types. Call only after validate::options
 // has checked the signatures: a value of any other type is left out.
-std::map<std::string, OptionValue> plainOptions(const std::map<std::string, sdbus::Variant>& options);
+PlainOptions plainOptions(const std::map<std::string, sdbus::Variant>& options);
+
+// OPTIONS checked against TABLE (each key known, each value of its type)
+// and converted. Throws OpError (invalidArgument) naming the key and the
+// rule. Every method's options come through here.
+PlainOptions decodeOptions(const std::map<std::string, sdbus::Variant>& options, const OptionTable& table);
 
 } // namespace left4me

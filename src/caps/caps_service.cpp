@@ -1,17 +1,17 @@
 #include "caps/caps_service.hpp"
 
-#include "bus/names.hpp"
 #include "caps/caps_intent.hpp"
+#include "fs/directory.hpp"
 #include "fs/file_write.hpp"
+#include "fs/resolve.hpp"
+#include "ops/message_ids.hpp"
+#include "ops/op_error.hpp"
 #include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/printable.hpp"
-#include "fs/resolve.hpp"
 #include "util/users.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <sdbus-c++/Error.h>
 #include <sys/capability.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -36,12 +36,12 @@ constexpr const char* xattrName = "security.capability";
 
 [[noreturn]] void invalid(const std::string& message)
 {
-    throw sdbus::Error(names::error::invalidArgument, message);
+    throw OpError(ErrorKind::invalidArgument, message);
 }
 
 [[noreturn]] void failed(const std::string& message)
 {
-    throw sdbus::Error(names::error::failed, message);
+    throw OpError(ErrorKind::failed, message);
 }
 
 std::string errnoText(int error)
@@ -334,45 +334,16 @@ void activate(int addonFd, const ApplyCapsRequest& request, const std::string& a
 // Removes the temporary links an interrupted activate() left behind.
 void removeTmpLinks(int addonFd)
 {
-    UniqueFd readable(::openat(addonFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    DIR* dir = readable ? ::fdopendir(readable.release()) : nullptr;
-    if (dir == nullptr)
+    for (const auto& name : directoryEntries(addonFd))
     {
-        return;
-    }
-    std::vector<std::string> stale;
-    while (const dirent* entry = ::readdir(dir))
-    {
-        if (std::string_view(entry->d_name).substr(0, tmpLinkPrefix.size()) == tmpLinkPrefix)
+        if (std::string_view(name).substr(0, tmpLinkPrefix.size()) == tmpLinkPrefix)
         {
-            stale.emplace_back(entry->d_name);
+            (void)::unlinkat(addonFd, name.c_str(), 0);
         }
     }
-    for (const auto& name : stale)
-    {
-        (void)::unlinkat(::dirfd(dir), name.c_str(), 0);
-    }
-    ::closedir(dir);
 }
 
 } // namespace
-
-CapabilityCheck requireAllowedCapabilities(const Config& config, const std::vector<std::string>& capabilities)
-{
-    auto check = checkCapabilities(capabilities, config.capsAllowlist);
-    if (check.unknown)
-    {
-        invalid("Argument capabilities: " + quoteArgument(*check.unknown) + " is not a capability this system knows.");
-    }
-    if (check.notAllowed)
-    {
-        auto allowed = join(config.capsAllowlist, ", ");
-        throw sdbus::Error(names::error::capabilityNotAllowed, "Capability " + *check.notAllowed +
-                                                                   " is not in the allowlist (" + allowed +
-                                                                   "); nothing was changed.");
-    }
-    return check;
-}
 
 CapsService::CapsService(const Config& config, std::string intentDir)
     : config_(config), intentDir_(std::move(intentDir))
@@ -384,10 +355,10 @@ std::string CapsService::intentPath(const std::string& addon) const
     return intentDir_ + "/" + addon + ".json";
 }
 
-void CapsService::apply(const ApplyCapsRequest& request) const
+void CapsService::apply(const ApplyCapsRequest& request, const Reply<Done>& reply) const
 {
     const auto& config = config_;
-    auto check = requireAllowedCapabilities(config, request.capabilities);
+    const auto& check = request.capabilities;
     uid_t owner = ownerUid(config.ownerUser);
     UniqueFd root = openRoot(config.addonsRoot);
     if (!root)
@@ -413,9 +384,9 @@ void CapsService::apply(const ApplyCapsRequest& request) const
         {
             oldCurrent = readCurrent(addon.get(), addonPath);
         }
-        catch (const sdbus::Error& e)
+        catch (const OpError& e)
         {
-            throw sdbus::Error(e.getName(), e.getMessage() + "; nothing was changed.");
+            throw OpError(e.kind(), e.message() + "; nothing was changed.");
         }
     }
 
@@ -434,10 +405,10 @@ void CapsService::apply(const ApplyCapsRequest& request) const
     {
         setCapabilities(copy.get(), check.values);
     }
-    catch (const sdbus::Error& e)
+    catch (const OpError& e)
     {
         undoCopy();
-        throw sdbus::Error(e.getName(), e.getMessage() + "; nothing was changed.");
+        throw OpError(e.kind(), e.message() + "; nothing was changed.");
     }
     // The next daemon finishes or undoes what this one leaves half done.
     CapsIntent intent{request.addon, request.version, request.binary,   copied.st_dev, copied.st_ino,
@@ -479,20 +450,19 @@ void CapsService::apply(const ApplyCapsRequest& request) const
         {
             activate(addon.get(), request, addonPath);
         }
-        catch (const sdbus::Error& e)
+        catch (const OpError& e)
         {
             restoreCapabilityXattr(copy.get(), oldXattr);
             forgetIntent();
-            throw sdbus::Error(e.getName(), "Activation failed, and the binary's previous capabilities were "
-                                            "restored. " +
-                                                e.getMessage());
+            throw OpError(e.kind(),
+                          "Activation failed, and the binary's previous capabilities were restored. " + e.message());
         }
     }
     forgetIntent();
     auto newText = capabilityText(check.names);
     log::notice("Capabilities of " + shown + " set to \"" + newText + "\" (were \"" + oldText + "\")" +
                     (request.activate ? "; " + request.version + " activated" : ""),
-                {{"MESSAGE_ID", names::messageId::capsApplied},
+                {{"MESSAGE_ID", messageId::capsApplied},
                  {"LEFT4ME_ADDON", request.addon},
                  {"LEFT4ME_VERSION", request.version},
                  {"LEFT4ME_BINARY", shown},
@@ -500,6 +470,7 @@ void CapsService::apply(const ApplyCapsRequest& request) const
                  {"LEFT4ME_CAPS_NEW", newText},
                  {"LEFT4ME_ACTIVATED", request.activate ? "1" : "0"},
                  {"LEFT4ME_CALLER_UID", std::to_string(request.caller)}});
+    reply(Done{});
 }
 
 } // namespace left4me

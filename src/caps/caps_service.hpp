@@ -1,7 +1,8 @@
 #pragma once
 
-#include "caps/capability_list.hpp"
 #include "caps/caps_intent.hpp"
+#include "caps/caps_request.hpp"
+#include "ops/reply.hpp"
 #include "util/config.hpp"
 
 #include <sys/types.h>
@@ -10,22 +11,6 @@
 #include <vector>
 
 namespace left4me {
-
-struct ApplyCapsRequest
-{
-    std::string addon;
-    std::string version;
-    std::string binary; // relative to <addons_root>/<addon>/versions/<version>/
-    std::vector<std::string> capabilities;
-    bool activate = false;
-    uid_t caller = 0;
-};
-
-// Checks the requested names against libcap and the configured allowlist.
-// Throws sdbus::Error: InvalidArgument for a name libcap does not know,
-// CapabilityNotAllowed naming the first capability outside the allowlist.
-// Returns the check, whose values and names are then safe to use.
-CapabilityCheck requireAllowedCapabilities(const Config& config, const std::vector<std::string>& capabilities);
 
 // ApplyCaps, and the recovery of one cut short by the daemon's death.
 class CapsService
@@ -42,9 +27,9 @@ class CapsService
     // on the fd (regular, one link, not group/world-writable, owned by root
     // or the owner user, not setuid/setgid) and the capabilities are written
     // to that fd, never by path. If activation fails, the binary's previous
-    // capabilities are restored. Throws sdbus::Error: InvalidArgument,
+    // capabilities are restored. Throws OpError: InvalidArgument,
     // CapabilityNotAllowed or Failed.
-    void apply(const ApplyCapsRequest& request) const;
+    void apply(const ApplyCapsRequest& request, const Reply<Done>& reply) const;
 
     // Settles each intent an earlier daemon left: if `current` already
     // points at the new version the call had completed and stays; otherwise

@@ -2,6 +2,7 @@
 
 #include "bus/names.hpp"
 #include "cli/i18n.hpp"
+#include "util/job_path.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -342,15 +343,12 @@ void checkArguments(const CommandLine& line)
 
 std::string jobPathOf(std::string_view reference)
 {
-    std::string_view prefix = names::jobPathPrefix;
-    std::string_view id = reference.starts_with(prefix) ? reference.substr(prefix.size()) : reference;
-    bool digits = !id.empty() && id.size() <= 20 &&
-                  std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits)
+    auto id = jobIdFromReference(reference);
+    if (!id)
     {
         throw UsageError(format(N_("%s is not a job; give its Id (a number) or its object path"), reference));
     }
-    return std::string(prefix) + std::string(id);
+    return jobPath(*id);
 }
 
 } // namespace left4me::cli

@@ -9,6 +9,7 @@
 #include "cli/session.hpp"
 #include "cli/sigint_watch.hpp"
 #include "cli/terminal_text.hpp"
+#include "util/job_path.hpp"
 #include "util/variant_map.hpp"
 
 #include <algorithm>
@@ -50,7 +51,7 @@ std::string readScript(const std::string& name)
 
 uint64_t idOf(const std::string& path)
 {
-    return std::stoull(path.substr(std::strlen(names::jobPathPrefix)));
+    return jobIdFromPath(path).value_or(0);
 }
 
 int reportServiceGone()

@@ -73,10 +73,7 @@ Session::Session(const Transport& transport, bool askPassword)
     manager_ = std::make_unique<ManagerProxy>(*proxy_);
 }
 
-Session::~Session()
-{
-    g_main_loop_unref(loop_);
-}
+Session::~Session() = default;
 
 std::vector<ObjectProperties> Session::objectsWith(const std::string& interface)
 {

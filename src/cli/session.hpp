@@ -9,6 +9,7 @@
 #include "cli/polkit_agent.hpp"
 #include "cli/transport.hpp"
 #include "loop/bus_source.hpp"
+#include "util/gobject_ptr.hpp"
 
 #include <glib.h>
 #include <sdbus-c++/sdbus-c++.h>
@@ -51,7 +52,7 @@ class Session
     sdbus::IConnection& bus() { return *bus_; }
     ManagerProxy& manager() { return *manager_; }
     // The loop commands that follow a job run; it also drives the bus.
-    GMainLoop* loop() { return loop_; }
+    GMainLoop* loop() { return loop_.get(); }
 
     // All properties of one interface of one object of the service; throws
     // sdbus::Error (UnknownObject for a job that does not exist).
@@ -62,7 +63,7 @@ class Session
 
   private:
     std::unique_ptr<sdbus::IConnection> bus_;
-    GMainLoop* loop_;
+    GMainLoopPtr loop_;
     BusSource source_;
     PolkitAgent agent_;
     std::unique_ptr<sdbus::IProxy> proxy_;

@@ -14,8 +14,8 @@ void IdleExit::arm()
 {
     // After the name is released, only queued calls remain: exit as soon as
     // they are done rather than after another full period.
-    timer_.reset(released_ ? g_timeout_add(100, &IdleExit::onTimeout, this)
-                           : g_timeout_add_seconds(timeoutSec_, &IdleExit::onTimeout, this));
+    timer_ = released_ ? GlibSource::timeout(std::chrono::milliseconds(100), [this] { return onTimeout(); })
+                       : GlibSource::timeoutSeconds(timeoutSec_, [this] { return onTimeout(); });
 }
 
 void IdleExit::activity()
@@ -32,27 +32,25 @@ std::shared_ptr<void> IdleExit::hold()
             }};
 }
 
-gboolean IdleExit::onTimeout(gpointer data)
+bool IdleExit::onTimeout()
 {
-    auto* self = static_cast<IdleExit*>(data);
-    self->timer_.forget();
-    if (self->held_ > 0 || self->busy_())
+    if (held_ > 0 || busy_())
     {
-        self->arm();
-        return G_SOURCE_REMOVE;
+        arm();
+        return false;
     }
-    if (!self->released_)
+    if (!released_)
     {
         // Give up the name first: dbus-daemon queues new calls for the next
         // activation, and whatever reached us before is still served below.
         log::info("Idle; releasing the bus name and exiting once queued calls are served");
-        self->released_ = true;
-        self->release_();
-        self->arm();
-        return G_SOURCE_REMOVE;
+        released_ = true;
+        release_();
+        arm();
+        return false;
     }
-    g_main_loop_quit(self->loop_);
-    return G_SOURCE_REMOVE;
+    g_main_loop_quit(loop_);
+    return false;
 }
 
 } // namespace left4me

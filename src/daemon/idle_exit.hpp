@@ -29,7 +29,7 @@ class IdleExit
     [[nodiscard]] std::shared_ptr<void> hold();
 
   private:
-    static gboolean onTimeout(gpointer self);
+    bool onTimeout();
     void arm();
 
     unsigned timeoutSec_;

@@ -7,11 +7,12 @@
 #include "config.h"
 #include "daemon/idle_exit.hpp"
 #include "daemon/refuse_calls.hpp"
+#include "loop/bus_source.hpp"
+#include "loop/glib_source.hpp"
 #include "mounts/mount_service.hpp"
 #include "systemd/systemd_client.hpp"
-#include "loop/bus_source.hpp"
 #include "util/config.hpp"
-#include "loop/glib_source.hpp"
+#include "util/gobject_ptr.hpp"
 #include "util/log.hpp"
 
 #include <glib-unix.h>
@@ -74,9 +75,9 @@ void releaseBusName(sdbus::IConnection& bus)
 int run(const left4me::Config& config)
 {
     using namespace left4me;
-    GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
+    GMainLoopPtr loop(g_main_loop_new(nullptr, FALSE));
     auto bus = sdbus::createSystemBusConnection();
-    BusSource source(*bus, [loop] {
+    BusSource source(*bus, [loop = loop.get()] {
         log::error("Lost the connection to the system bus; exiting");
         g_main_loop_quit(loop);
     });
@@ -90,7 +91,8 @@ int run(const left4me::Config& config)
     CapsService caps(config, LEFT4ME_STATE_DIR "/caps-pending");
     caps.recover();
     IdleExit idle(
-        config.idleTimeoutSec, loop, [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy(); },
+        config.idleTimeoutSec, loop.get(),
+        [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy(); },
         [&] { releaseBusName(*bus); });
     ManagerObject manager(*bus, config, authorizer, builds, mounts, caps, idle);
     // After the bus objects' hooks are set, so that recovered jobs are
@@ -100,36 +102,22 @@ int run(const left4me::Config& config)
     // is waiting for this daemon (only it can idmap the overlay for the
     // build's dynamic user, known once the unit runs): bind those first, a
     // bounded while, then leave the rest running for the next daemon.
-    struct Stop
-    {
-        GMainLoop* loop;
-        BuildService& builds;
-        unsigned waits = 0;
-    } stop{loop, builds};
-    auto quit = [](gpointer data) -> gboolean {
-        auto* stop = static_cast<Stop*>(data);
-        constexpr unsigned maxWaits = 100; // of 50 ms: 5 s
-        if (stop->builds.awaitingOverlay() > 0 && stop->waits++ < maxWaits)
-        {
-            g_timeout_add(
-                50,
-                [](gpointer again) -> gboolean {
-                    auto* s = static_cast<Stop*>(again);
-                    if (s->builds.awaitingOverlay() > 0 && s->waits++ < maxWaits)
-                    {
-                        return G_SOURCE_CONTINUE;
-                    }
-                    g_main_loop_quit(s->loop);
-                    return G_SOURCE_REMOVE;
-                },
-                data);
-            return G_SOURCE_REMOVE;
-        }
-        g_main_loop_quit(stop->loop);
-        return G_SOURCE_REMOVE;
+    GlibSource draining;
+    auto quit = [&] {
+        constexpr std::chrono::milliseconds step{50};
+        constexpr unsigned steps = 100; // 5 s
+        draining = GlibSource::timeout(step, [&, waited = 0U]() mutable {
+            if (builds.awaitingOverlay() > 0 && waited++ < steps)
+            {
+                return true;
+            }
+            g_main_loop_quit(loop.get());
+            return false;
+        });
+        return true;
     };
-    g_unix_signal_add(SIGTERM, quit, &stop);
-    g_unix_signal_add(SIGINT, quit, &stop);
+    auto onTerm = GlibSource::unixSignal(SIGTERM, quit);
+    auto onInt = GlibSource::unixSignal(SIGINT, quit);
     // The name comes last: the first queued call must find every object,
     // and is answered as soon as the name is ours (a cold activation waits
     // for exactly this), not after more set-up; nor can a SIGTERM that
@@ -143,20 +131,16 @@ int run(const left4me::Config& config)
     // first reply: 0.99 ms before, 0.25 ms after; P3 in BENCHMARKS.md). At
     // default priority, not idle: a stream of calls must not hold READY=1
     // back past the start timeout.
-    GlibSource ready;
-    ready.reset(g_idle_add_full(
-        G_PRIORITY_DEFAULT,
-        [](gpointer data) -> gboolean {
-            static_cast<GlibSource*>(data)->forget();
+    auto ready = GlibSource::idle(
+        [] {
             log::info("left4me-builderd " LEFT4ME_VERSION " ready on the system bus");
             (void)sd_notify(0, "READY=1");
-            return G_SOURCE_REMOVE;
+            return false;
         },
-        &ready, nullptr));
-    g_main_loop_run(loop);
+        G_PRIORITY_DEFAULT);
+    g_main_loop_run(loop.get());
     (void)sd_notify(0, "STOPPING=1");
     log::info("left4me-builderd exiting");
-    g_main_loop_unref(loop);
     return 0;
 }
 

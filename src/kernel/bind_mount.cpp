@@ -1,8 +1,8 @@
 #include "kernel/bind_mount.hpp"
 
-#include "util/log.hpp"
-#include "kernel/host_namespace.hpp"
 #include "fs/resolve.hpp"
+#include "kernel/host_namespace.hpp"
+#include "util/log.hpp"
 
 #include <fcntl.h>
 #include <linux/mount.h>

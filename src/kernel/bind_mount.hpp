@@ -1,7 +1,7 @@
 #pragma once
 
-#include "kernel/idmap.hpp"
 #include "fs/unique_fd.hpp"
+#include "kernel/idmap.hpp"
 
 #include <stdexcept>
 #include <string>

@@ -1,10 +1,9 @@
 #include "mounts/mount_record.hpp"
 
 #include "fs/file_write.hpp"
+#include "util/json_record.hpp"
 #include "util/log.hpp"
 #include "validate/arguments.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 
@@ -17,33 +16,22 @@ std::string toJson(const MountRecord& record)
     nlohmann::json doc = {{"instance", record.instance},  {"layers", record.layers},
                           {"unit", record.unit},          {"where", record.where},
                           {"read_only", record.readOnly}, {"persistent", record.persistent}};
-    return doc.dump(2) + "\n";
+    return recordText(doc);
 }
 
 std::optional<MountRecord> mountRecordFromJson(std::string_view text)
 {
-    try
-    {
-        auto doc = nlohmann::json::parse(text);
-        MountRecord record;
-        record.instance = doc.at("instance").get<std::string>();
-        record.layers = doc.at("layers").get<std::vector<std::string>>();
-        record.unit = doc.at("unit").get<std::string>();
-        record.where = doc.at("where").get<std::string>();
-        record.readOnly = doc.at("read_only").get<bool>();
-        record.persistent = doc.at("persistent").get<bool>();
+    return readRecord(text, [](const RecordReader& r) {
+        MountRecord record{r.string("instance"), r.strings("layers"),    r.string("unit"),
+                           r.string("where"),    r.boolean("read_only"), r.boolean("persistent")};
         // A record names paths the daemon acts on: it must pass the same
         // rules as the call that made it.
         if (validate::instanceName(record.instance) || validate::layers(record.layers))
         {
-            return std::nullopt;
+            throw RecordError("names a path a Mount would refuse");
         }
         return record;
-    }
-    catch (const nlohmann::json::exception&)
-    {
-        return std::nullopt;
-    }
+    });
 }
 
 std::map<std::string, MountRecord> loadMountRecords(const std::string& dir)

@@ -1,23 +1,22 @@
 #include "mounts/mount_service.hpp"
 
-#include "bus/names.hpp"
-#include "mounts/overlay_spec.hpp"
-#include "systemd/unit_text.hpp"
-#include "fs/file_write.hpp"
-#include "util/join.hpp"
-#include "util/log.hpp"
-#include "kernel/host_namespace.hpp"
+#include "fs/directory.hpp"
 #include "fs/resolve.hpp"
 #include "fs/unique_fd.hpp"
+#include "kernel/host_namespace.hpp"
+#include "mounts/overlay_spec.hpp"
+#include "systemd/unit_text.hpp"
+#include "util/join.hpp"
+#include "util/log.hpp"
 #include "util/users.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -35,17 +34,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-[[noreturn]] void throwError(const char* name, const std::string& message)
-{
-    throw sdbus::Error(name, message);
-}
-
 UserIds ownerOf(const std::string& user)
 {
     auto ids = lookupUser(user);
     if (!ids)
     {
-        throwError(names::error::failed, "The configured owner user \"" + user + "\" does not exist.");
+        throw OpError(ErrorKind::failed, "The configured owner user \"" + user + "\" does not exist.");
     }
     return *ids;
 }
@@ -63,8 +57,8 @@ std::vector<UniqueFd> openLayers(const std::vector<std::string>& layers, const s
         auto location = overlay::locateLayer(layers[i], roots);
         if (!location)
         {
-            throwError(names::error::invalidArgument,
-                       where + " is not inside a configured layer root (" + join(roots, ", ") + ").");
+            throw OpError(ErrorKind::invalidArgument,
+                          where + " is not inside a configured layer root (" + join(roots, ", ") + ").");
         }
         auto [root, added] = rootFds.try_emplace(location->root);
         if (added)
@@ -75,9 +69,9 @@ std::vector<UniqueFd> openLayers(const std::vector<std::string>& layers, const s
             root->second ? openBeneath(root->second.get(), location->relative, O_PATH | O_DIRECTORY) : UniqueFd();
         if (!dir)
         {
-            throwError(names::error::invalidArgument,
-                       where + " must be an existing directory reached without symlinks and without leaving " +
-                           location->root + " (" + std::strerror(errno) + ").");
+            throw OpError(ErrorKind::invalidArgument,
+                          where + " must be an existing directory reached without symlinks and without leaving " +
+                              location->root + " (" + std::strerror(errno) + ").");
         }
         out.push_back(std::move(dir));
     }
@@ -103,7 +97,7 @@ void refuseFuseOverlayfsUpper(int instanceFd, const std::string& upperPath)
             std::string message = "The upper directory " + upperPath + " carries the fuse-overlayfs attribute ";
             message.append(name).append("; remove it (setfattr -x ").append(name);
             message += ") or start from an empty upper directory.";
-            throwError(names::error::invalidArgument, message);
+            throw OpError(ErrorKind::invalidArgument, message);
         }
         start += name.size() + 1;
     }
@@ -113,11 +107,11 @@ void makeOwnedDirectory(int parentFd, const char* name, UserIds owner, const std
 {
     if (::mkdirat(parentFd, name, 0755) != 0 && errno != EEXIST)
     {
-        throwError(names::error::failed, "Cannot create " + shown + ": " + std::strerror(errno));
+        throw OpError(ErrorKind::failed, "Cannot create " + shown + ": " + std::strerror(errno));
     }
     if (::fchownat(parentFd, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW) != 0)
     {
-        throwError(names::error::failed, "Cannot hand " + shown + " to the owner user: " + std::strerror(errno));
+        throw OpError(ErrorKind::failed, "Cannot hand " + shown + " to the owner user: " + std::strerror(errno));
     }
 }
 
@@ -165,9 +159,9 @@ std::string persistentUnitText(const MountRequest& request, const std::string& w
 
 } // namespace
 
-// One Mount between its checks and systemd's answer. The staging binds live
-// exactly as long as this: the overlay holds its own references to the
-// layers once mounted.
+// One Mount between its checks and systemd's answer. The checked layers'
+// fds live exactly as long as this: the overlay holds its own references to
+// the layers once mounted.
 struct MountService::Pending
 {
     MountRequest request;
@@ -177,20 +171,20 @@ struct MountService::Pending
     std::string unitText; // a persistent mount's unit file
     // The checked layers, held open until systemd has mounted them.
     std::vector<UniqueFd> layerFds;
-    Mounted done;
+    Reply<std::string> reply;
 };
 
-MountService::MountService(const Config& config, MountPaths paths, SystemdClient& systemd)
-    : config_(config), paths_(std::move(paths)), systemd_(systemd),
+MountService::MountService(const Config& config, MountPaths paths, Systemd& systemd)
+    : config_(config), paths_(std::move(paths)), systemd_(systemd), unitFiles_(systemd, paths_.unitDir),
       records_(loadMountRecords(paths_.stateDir + "/mounts"))
 {
 }
 
-void MountService::mount(const MountRequest& request, Mounted done)
+void MountService::mount(const MountRequest& request, Reply<std::string> reply)
 {
     if (inFlight_.count(request.instance) != 0)
     {
-        throwError(names::error::busy, "A Mount or Unmount of instance " + request.instance +
+        throw OpError(ErrorKind::busy, "A Mount or Unmount of instance " + request.instance +
                                            " is in progress; try again when it has finished.");
     }
     if (auto existing = records_.find(request.instance); existing != records_.end())
@@ -198,10 +192,10 @@ void MountService::mount(const MountRequest& request, Mounted done)
         const auto& r = existing->second;
         if (r.layers == request.layers && r.readOnly == request.readOnly && r.persistent == request.persistent)
         {
-            done(nullptr, r.where); // idempotent: nothing changes
+            reply(r.where); // idempotent: nothing changes
             return;
         }
-        throwError(names::error::alreadyMounted, "Instance " + request.instance + " is already mounted at " + r.where +
+        throw OpError(ErrorKind::alreadyMounted, "Instance " + request.instance + " is already mounted at " + r.where +
                                                      " with other layers or options (" + join(r.layers, ":") +
                                                      "); unmount it first.");
     }
@@ -214,15 +208,15 @@ void MountService::mount(const MountRequest& request, Mounted done)
     auto instanceDir = config_.runtimeRoot + "/" + request.instance;
     pending->where = instanceDir + "/merged";
     pending->unit = overlay::mountUnitName(pending->where);
-    pending->done = std::move(done);
+    pending->reply = std::move(reply);
 
     // The runtime root and each instance directory belong to root, so that
     // nobody else can swap upper, work or merged for a symlink.
     UniqueFd root = openRoot(config_.runtimeRoot);
     if (!root)
     {
-        throwError(names::error::failed,
-                   "The runtime root " + config_.runtimeRoot + " cannot be opened; run systemd-tmpfiles --create.");
+        throw OpError(ErrorKind::failed,
+                      "The runtime root " + config_.runtimeRoot + " cannot be opened; run systemd-tmpfiles --create.");
     }
     if (UniqueFd existing = openBeneath(root.get(), request.instance, O_PATH | O_DIRECTORY))
     {
@@ -244,10 +238,10 @@ void MountService::mount(const MountRequest& request, Mounted done)
         auto realOptions = overlay::options(persistentSpec);
         if (request.persistent && realOptions.size() > overlay::maxOptionsBytes)
         {
-            throwError(names::error::limitsExceeded,
-                       "The mount options for these layers are " + std::to_string(realOptions.size()) +
-                           " bytes; the kernel takes at most 4095. A persistent mount names the layers' real "
-                           "paths: use fewer or shorter layers.");
+            throw OpError(ErrorKind::limitsExceeded,
+                          "The mount options for these layers are " + std::to_string(realOptions.size()) +
+                              " bytes; the kernel takes at most 4095. A persistent mount names the layers' real "
+                              "paths: use fewer or shorter layers.");
         }
         if (request.persistent)
         {
@@ -258,9 +252,9 @@ void MountService::mount(const MountRequest& request, Mounted done)
             }
             catch (const unit::UnwritableValue& e)
             {
-                throwError(names::error::invalidArgument,
-                           "Argument layers: a persistent mount cannot name these layers in its unit file: " +
-                               std::string(e.what()) + ".");
+                throw OpError(ErrorKind::invalidArgument,
+                              "Argument layers: a persistent mount cannot name these layers in its unit file: " +
+                                  std::string(e.what()) + ".");
             }
         }
     }
@@ -272,12 +266,12 @@ void MountService::mount(const MountRequest& request, Mounted done)
     }
     if (::mkdirat(root.get(), request.instance.c_str(), 0755) != 0 && errno != EEXIST)
     {
-        throwError(names::error::failed, "Cannot create " + instanceDir + ": " + std::strerror(errno));
+        throw OpError(ErrorKind::failed, "Cannot create " + instanceDir + ": " + std::strerror(errno));
     }
     UniqueFd instance = openBeneath(root.get(), request.instance, O_PATH | O_DIRECTORY);
     if (!instance)
     {
-        throwError(names::error::failed, "Cannot open " + instanceDir + ": " + std::strerror(errno));
+        throw OpError(ErrorKind::failed, "Cannot open " + instanceDir + ": " + std::strerror(errno));
     }
     makeOwnedDirectory(instance.get(), "merged", owner, pending->where);
     if (!request.readOnly)
@@ -313,7 +307,7 @@ void MountService::mount(const MountRequest& request, Mounted done)
     }
     catch (const std::exception& e)
     {
-        throwError(names::error::failed, std::string("Cannot record the mount, so nothing was mounted: ") + e.what());
+        throw OpError(ErrorKind::failed, std::string("Cannot record the mount, so nothing was mounted: ") + e.what());
     }
     inFlight_.insert(request.instance);
     log::info("Mounting instance " + request.instance + " at " + pending->where + " (" +
@@ -343,10 +337,10 @@ void MountService::startTransient(const std::shared_ptr<Pending>& pending)
     };
     systemd_.startTransientUnit(
         pending->unit, properties,
-        [this, pending](const sdbus::Error* error, const std::string& job) { onStartQueued(pending, error, job); });
+        [this, pending](const SystemdError* error, const std::string& job) { onStartQueued(pending, error, job); });
 }
 
-void MountService::onStartQueued(const std::shared_ptr<Pending>& pending, const sdbus::Error* error,
+void MountService::onStartQueued(const std::shared_ptr<Pending>& pending, const SystemdError* error,
                                  const std::string& job)
 {
     if (error == nullptr)
@@ -357,37 +351,24 @@ void MountService::onStartQueued(const std::shared_ptr<Pending>& pending, const 
     {
         // An unanswered start has been stopped by now (see SystemdClient),
         // so nothing stays mounted either way.
-        finishMount(pending, (error->getName() == noReplyError ? "systemd did not answer in time: " : "refused: ") +
-                                 error->getMessage());
+        finishMount(pending,
+                    (error->name == noReplyError ? "systemd did not answer in time: " : "refused: ") + error->message);
     }
 }
 
 void MountService::startPersistent(const std::shared_ptr<Pending>& pending)
 {
-    try
-    {
-        replaceFile(paths_.unitDir + "/" + pending->unit, pending->unitText, 0644);
-    }
-    catch (const std::system_error& e)
-    {
-        return finishMount(pending, e.what());
-    }
-    systemd_.reload([this, pending](const sdbus::Error* error) {
-        if (error != nullptr)
-        {
-            return finishMount(pending, "daemon-reload failed: " + error->getMessage());
-        }
-        systemd_.enableUnitFile(pending->unit, [this, pending](const sdbus::Error* error) {
-            if (error != nullptr)
-            {
-                return finishMount(pending, "enabling failed: " + error->getMessage());
-            }
-            systemd_.startUnitFailing(pending->unit,
-                                      [this, pending](const sdbus::Error* error, const std::string& job) {
-                                          onStartQueued(pending, error, job);
-                                      });
-        });
-    });
+    unitFiles_.install({{pending->unit, pending->unitText}}, {pending->unit},
+                       [this, pending](const UnitFiles::Failure& failure) {
+                           if (failure)
+                           {
+                               return finishMount(pending, *failure);
+                           }
+                           systemd_.startUnitFailing(
+                               pending->unit, [this, pending](const SystemdError* error, const std::string& job) {
+                                   onStartQueued(pending, error, job);
+                               });
+                       });
 }
 
 void MountService::finishMount(const std::shared_ptr<Pending>& pending, const std::string& jobResult)
@@ -406,50 +387,54 @@ void MountService::finishMount(const std::shared_ptr<Pending>& pending, const st
         }
         log::info("Mounted instance " + request.instance + " at " + pending->where,
                   {{"LEFT4ME_INSTANCE", request.instance}, {"UNIT", pending->unit}});
-        pending->done(nullptr, pending->where);
+        pending->reply(pending->where);
         return;
     }
-    auto fail = [this, pending, jobResult] {
-        systemd_.resetFailedUnit(pending->unit);
-        removeMountRecord(paths_.stateDir + "/mounts", pending->request.instance);
-        inFlight_.erase(pending->request.instance);
-        log::warning("Mounting instance " + pending->request.instance + " failed: " + jobResult,
-                     {{"LEFT4ME_INSTANCE", pending->request.instance}, {"UNIT", pending->unit}});
-        sdbus::Error error(names::error::failed, "systemd could not mount instance " + pending->request.instance +
-                                                     " (" + jobResult + "); see journalctl -u " + pending->unit +
-                                                     ". Nothing stays mounted.");
-        pending->done(&error, {});
-    };
-    if (request.persistent)
-    {
-        removePersistentUnit(pending->unit, fail);
-    }
-    else
-    {
-        fail();
-    }
-}
-
-void MountService::removePersistentUnit(const std::string& unit, std::function<void()> then)
-{
-    systemd_.disableUnitFile(unit, [this, unit, then = std::move(then)](const sdbus::Error*) {
-        std::error_code ignored;
-        fs::remove(paths_.unitDir + "/" + unit, ignored);
-        systemd_.reload([then](const sdbus::Error*) { then(); });
+    log::warning("Mounting instance " + request.instance + " failed: " + jobResult,
+                 {{"LEFT4ME_INSTANCE", request.instance}, {"UNIT", pending->unit}});
+    forget(request.instance, pending->unit, request.persistent, [pending, jobResult] {
+        pending->reply(OpError(ErrorKind::failed, "systemd could not mount instance " + pending->request.instance +
+                                                      " (" + jobResult + "); see journalctl -u " + pending->unit +
+                                                      ". Nothing stays mounted."));
     });
 }
 
-void MountService::unmount(const std::string& instance, const Done& done)
+void MountService::forget(const std::string& instance, const std::string& unit, bool persistent,
+                          const std::function<void()>& then)
 {
+    auto drop = [this, instance, unit, then] {
+        systemd_.resetFailedUnit(unit);
+        removeMountRecord(paths_.stateDir + "/mounts", instance);
+        inFlight_.erase(instance);
+        if (records_.erase(instance) != 0 && changed_)
+        {
+            changed_(instance);
+        }
+        then();
+    };
+    if (persistent)
+    {
+        // Its unit file would bring back a mount nobody has a record of.
+        unitFiles_.remove({unit}, drop);
+    }
+    else
+    {
+        drop();
+    }
+}
+
+void MountService::unmount(const UnmountRequest& request, const Reply<Done>& reply)
+{
+    const auto& instance = request.instance;
     auto it = records_.find(instance);
     if (it == records_.end())
     {
-        throwError(names::error::notMounted, "Instance " + instance + " is not mounted.");
+        throw OpError(ErrorKind::notMounted, "Instance " + instance + " is not mounted.");
     }
     if (inFlight_.count(instance) != 0)
     {
-        throwError(names::error::busy,
-                   "A Mount or Unmount of instance " + instance + " is in progress; try again when it has finished.");
+        throw OpError(ErrorKind::busy, "A Mount or Unmount of instance " + instance +
+                                           " is in progress; try again when it has finished.");
     }
     auto record = it->second;
     auto users = processesUsing(record.where);
@@ -462,68 +447,49 @@ void MountService::unmount(const std::string& instance, const Done& done)
             pidList.push_back(std::to_string(pid));
         }
         auto pids = join(pidList, ", ");
-        throwError(names::error::busy, "Instance " + instance + " is in use by process" +
+        throw OpError(ErrorKind::busy, "Instance " + instance + " is in use by process" +
                                            (users.size() > 1 ? "es " : " ") + pids +
                                            "; stop them first. Nothing was unmounted.");
     }
     inFlight_.insert(instance);
-    systemd_.stopUnitJob(record.unit, [this, record, done](const sdbus::Error* error, const std::string& job) {
+    systemd_.stopUnit(record.unit, [this, record, reply](const SystemdError* error, const std::string& job) {
         if (error != nullptr)
         {
-            if (error->getName() == "org.freedesktop.systemd1.NoSuchUnit")
+            if (error->name == noSuchUnitError)
             {
-                return finishUnmount(record, done); // already gone
+                return finishUnmount(record, reply); // already gone
             }
             inFlight_.erase(record.instance);
-            sdbus::Error failed(names::error::failed,
-                                "systemd could not stop " + record.unit + ": " + error->getMessage());
-            return done(&failed);
+            return reply(OpError(ErrorKind::failed, "systemd could not stop " + record.unit + ": " + error->message));
         }
-        systemd_.whenJobRemoved(job, [this, record, done](const std::string& result) {
+        systemd_.whenJobRemoved(job, [this, record, reply](const std::string& result) {
             // "done": the unit reached inactive, so the mount is gone. Any
             // other result (failed, canceled, ...) leaves its state to ask.
             if (result == "done")
             {
-                return finishUnmount(record, done);
+                return finishUnmount(record, reply);
             }
             systemd_.activeState(
-                record.unit, [this, record, done](const sdbus::Error* error, const std::string& state) {
+                record.unit, [this, record, reply](const SystemdError* error, const std::string& state) {
                     if (error == nullptr && state == "active")
                     {
                         inFlight_.erase(record.instance);
-                        sdbus::Error busy(names::error::busy, "The kernel refused to unmount " + record.where +
-                                                                  " because it is in use; nothing was forced.");
-                        return done(&busy);
+                        return reply(OpError(ErrorKind::busy, "The kernel refused to unmount " + record.where +
+                                                                  " because it is in use; nothing was forced."));
                     }
-                    finishUnmount(record, done);
+                    finishUnmount(record, reply);
                 });
         });
     });
 }
 
-void MountService::finishUnmount(const MountRecord& record, const Done& done)
+void MountService::finishUnmount(const MountRecord& record, const Reply<Done>& reply)
 {
-    auto finish = [this, record, done] {
-        systemd_.resetFailedUnit(record.unit);
-        removeMountRecord(paths_.stateDir + "/mounts", record.instance);
-        records_.erase(record.instance);
-        inFlight_.erase(record.instance);
-        if (changed_)
-        {
-            changed_(record.instance);
-        }
+    forget(record.instance, record.unit, record.persistent, [record, reply] {
         log::info("Unmounted instance " + record.instance,
                   {{"LEFT4ME_INSTANCE", record.instance}, {"UNIT", record.unit}});
-        done(nullptr);
-    };
-    if (record.persistent)
-    {
-        removePersistentUnit(record.unit, finish);
-    }
-    else
-    {
-        finish();
-    }
+        reply(Done{});
+    });
 }
 
 void MountService::recover()
@@ -536,7 +502,7 @@ void MountService::recover()
 
 void MountService::settle(const MountRecord& record, unsigned attempt)
 {
-    systemd_.activeState(record.unit, [this, record, attempt](const sdbus::Error* error, const std::string& state) {
+    systemd_.activeState(record.unit, [this, record, attempt](const SystemdError* error, const std::string& state) {
         if (error == nullptr && state == "active")
         {
             inFlight_.erase(record.instance);
@@ -549,50 +515,18 @@ void MountService::settle(const MountRecord& record, unsigned attempt)
         if (error == nullptr && (state == "activating" || state == "reloading") && attempt < maxAttempts)
         {
             inFlight_.insert(record.instance); // Mount and Unmount answer Busy meanwhile
-            struct Retry
-            {
-                MountService* self;
-                MountRecord record;
-                unsigned attempt;
-            };
-            settleRetries_[record.instance].reset(g_timeout_add_full(
-                G_PRIORITY_DEFAULT, 100,
-                [](gpointer data) -> gboolean {
-                    auto* retry = static_cast<Retry*>(data);
-                    auto& retries = retry->self->settleRetries_;
-                    if (auto mine = retries.find(retry->record.instance); mine != retries.end())
-                    {
-                        mine->second.forget();
-                        retries.erase(mine);
-                    }
-                    retry->self->settle(retry->record, retry->attempt + 1);
-                    return G_SOURCE_REMOVE;
-                },
-                new Retry{this, record, attempt}, [](gpointer data) { delete static_cast<Retry*>(data); }));
+            settleRetries_[record.instance] =
+                GlibSource::timeout(std::chrono::milliseconds(100), [this, record, attempt] {
+                    settleRetries_.erase(record.instance); // this source: GLib keeps it until we return
+                    settle(record, attempt + 1);
+                    return false;
+                });
             return;
         }
         log::notice("Instance " + record.instance + " is no longer mounted (" + (error ? "no unit" : state) +
                         "); forgetting it",
                     {{"LEFT4ME_INSTANCE", record.instance}, {"UNIT", record.unit}});
-        auto forget = [this, record] {
-            systemd_.resetFailedUnit(record.unit);
-            removeMountRecord(paths_.stateDir + "/mounts", record.instance);
-            records_.erase(record.instance);
-            inFlight_.erase(record.instance);
-            if (changed_)
-            {
-                changed_(record.instance);
-            }
-        };
-        if (record.persistent)
-        {
-            // Its unit file would bring back a mount nobody has a record of.
-            removePersistentUnit(record.unit, forget);
-        }
-        else
-        {
-            forget();
-        }
+        forget(record.instance, record.unit, record.persistent, [] {});
     });
 }
 
@@ -611,39 +545,28 @@ std::vector<pid_t> processesUsing(const std::string& where)
         return n > 0 && inside(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
     };
     auto usesFiles = [&](int pidFd) {
-        UniqueFd fdDirFd(::openat(pidFd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        DIR* fds = fdDirFd ? ::fdopendir(fdDirFd.get()) : nullptr;
-        if (fds == nullptr)
+        UniqueFd fds(::openat(pidFd, "fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!fds)
         {
             return false; // gone, or a kernel thread
         }
-        (void)fdDirFd.release(); // closedir closes it
-        bool uses = false;
-        while (auto* entry = ::readdir(fds))
-        {
-            if (entry->d_name[0] != '.' && linkInside(::dirfd(fds), entry->d_name))
-            {
-                uses = true;
-                break;
-            }
-        }
-        ::closedir(fds);
-        return uses;
+        auto names = directoryEntries(fds.get());
+        return std::any_of(names.begin(), names.end(),
+                           [&](const std::string& name) { return linkInside(fds.get(), name.c_str()); });
     };
     std::vector<pid_t> pids;
-    DIR* proc = ::opendir("/proc");
-    if (proc == nullptr)
+    UniqueFd proc(::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!proc)
     {
         return pids;
     }
-    while (auto* entry = ::readdir(proc))
+    for (const auto& name : directoryEntries(proc.get()))
     {
-        std::string_view name = entry->d_name;
-        if (name.empty() || name.find_first_not_of("0123456789") != std::string_view::npos)
+        if (name.find_first_not_of("0123456789") != std::string::npos)
         {
             continue;
         }
-        UniqueFd pidFd(::openat(::dirfd(proc), entry->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC));
+        UniqueFd pidFd(::openat(proc.get(), name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!pidFd)
         {
             continue;
@@ -651,10 +574,9 @@ std::vector<pid_t> processesUsing(const std::string& where)
         if (linkInside(pidFd.get(), "cwd") || linkInside(pidFd.get(), "root") || linkInside(pidFd.get(), "exe") ||
             usesFiles(pidFd.get()))
         {
-            pids.push_back(static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10)));
+            pids.push_back(static_cast<pid_t>(std::strtol(name.c_str(), nullptr, 10)));
         }
     }
-    ::closedir(proc);
     return pids;
 }
 

@@ -1,11 +1,13 @@
 #pragma once
 
-#include "mounts/mount_record.hpp"
-#include "systemd/systemd_client.hpp"
-#include "util/config.hpp"
 #include "loop/glib_source.hpp"
+#include "mounts/mount_record.hpp"
+#include "mounts/mount_request.hpp"
+#include "ops/reply.hpp"
+#include "systemd/systemd.hpp"
+#include "systemd/unit_files.hpp"
+#include "util/config.hpp"
 
-#include <sdbus-c++/Error.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -15,15 +17,6 @@
 #include <vector>
 
 namespace left4me {
-
-struct MountRequest
-{
-    std::string instance;
-    std::vector<std::string> layers; // topmost first
-    bool readOnly = false;
-    bool persistent = false;
-    uid_t caller = 0;
-};
 
 struct MountPaths
 {
@@ -38,15 +31,12 @@ struct MountPaths
 class MountService
 {
   public:
-    using Mounted = std::function<void(const sdbus::Error* error, const std::string& where)>;
-    using Done = std::function<void(const sdbus::Error* error)>;
-
-    MountService(const Config& config, MountPaths paths, SystemdClient& systemd);
+    MountService(const Config& config, MountPaths paths, Systemd& systemd);
 
     // Checks everything that can be checked before a side effect and throws
-    // sdbus::Error for it; then mounts and calls DONE.
-    void mount(const MountRequest& request, Mounted done);
-    void unmount(const std::string& instance, const Done& done);
+    // OpError for it; then mounts and answers REPLY with the merged path.
+    void mount(const MountRequest& request, Reply<std::string> reply);
+    void unmount(const UnmountRequest& request, const Reply<Done>& reply);
 
     // Settles every record left by an earlier daemon: a mounted unit is
     // kept, one still starting is waited for, and any other is forgotten
@@ -63,15 +53,19 @@ class MountService
     struct Pending;
     void startTransient(const std::shared_ptr<Pending>& pending);
     void startPersistent(const std::shared_ptr<Pending>& pending);
-    void onStartQueued(const std::shared_ptr<Pending>& pending, const sdbus::Error* error, const std::string& job);
+    void onStartQueued(const std::shared_ptr<Pending>& pending, const SystemdError* error, const std::string& job);
     void finishMount(const std::shared_ptr<Pending>& pending, const std::string& jobResult);
-    void removePersistentUnit(const std::string& unit, std::function<void()> then);
-    void finishUnmount(const MountRecord& record, const Done& done);
+    // Drops INSTANCE's record, its unit's failed state and (PERSISTENT) its
+    // unit file, tells the bus object, then runs THEN.
+    void forget(const std::string& instance, const std::string& unit, bool persistent,
+                const std::function<void()>& then);
+    void finishUnmount(const MountRecord& record, const Reply<Done>& reply);
     void settle(const MountRecord& record, unsigned attempt);
 
     const Config& config_;
     MountPaths paths_;
-    SystemdClient& systemd_;
+    Systemd& systemd_;
+    UnitFiles unitFiles_; // persistent mounts' units
     std::map<std::string, MountRecord> records_;
     std::set<std::string> inFlight_;
     // recover()'s second looks at units still starting, by instance.

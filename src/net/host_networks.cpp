@@ -1,7 +1,7 @@
 #include "net/host_networks.hpp"
 
-#include "kernel/host_namespace.hpp"
 #include "fs/unique_fd.hpp"
+#include "kernel/host_namespace.hpp"
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>

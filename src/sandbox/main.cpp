@@ -18,6 +18,7 @@
 // 128+N for the signals systemd deems clean), so the unit's result and
 // ExecMainStatus are the script's.
 
+#include "fs/unique_fd.hpp"
 #include "sandbox/stream_lines.hpp"
 
 #include <fcntl.h>
@@ -46,6 +47,7 @@ namespace {
 
 using left4me::Stream;
 using left4me::StreamLines;
+using left4me::UniqueFd;
 
 // The log file (our stdout), and its size limit: past it the build stops,
 // so one build cannot fill the disk.
@@ -217,8 +219,9 @@ bool idmappedAt(std::string_view mountinfo, std::string_view dir)
 void waitForOverlay(const std::string& dir)
 {
     constexpr int timeoutMs = 120000;
-    int fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    UniqueFd mountinfo(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+    int fd = mountinfo.get();
+    if (!mountinfo)
     {
         refuseToStart("cannot read the mount table: " + std::string(std::strerror(errno)));
     }
@@ -247,7 +250,7 @@ void waitForOverlay(const std::string& dir)
         (void)::poll(&change, 1, stepMs);
         waited += stepMs; // an upper bound: a change wakes us early
     }
-    ::close(fd);
+    mountinfo.reset();
     if (::chdir(dir.c_str()) != 0)
     {
         refuseToStart("cannot enter " + dir + ": " + std::strerror(errno));
@@ -377,12 +380,18 @@ int main(int argc, char** argv)
         std::perror("left4me-build-run: sigprocmask");
         return 1;
     }
-    std::array<int, 2> outPipe{};
-    std::array<int, 2> errPipe{};
-    if (::pipe2(outPipe.data(), O_CLOEXEC) != 0 || ::pipe2(errPipe.data(), O_CLOEXEC) != 0)
+    // The script's stdout and stderr: [0] is ours to read, [1] its to write.
+    std::array<std::array<UniqueFd, 2>, 2> pipes;
+    for (auto& pipe : pipes)
     {
-        std::perror("left4me-build-run: pipe2");
-        return 1;
+        std::array<int, 2> ends{};
+        if (::pipe2(ends.data(), O_CLOEXEC) != 0)
+        {
+            std::perror("left4me-build-run: pipe2");
+            return 1;
+        }
+        pipe[0].reset(ends[0]);
+        pipe[1].reset(ends[1]);
     }
     // A cancel sends SIGTERM to every process of the unit. The script may
     // trap it and print its last words; the relay stays to deliver them and
@@ -407,7 +416,7 @@ int main(int argc, char** argv)
             ::signal(sig, SIG_DFL);
         }
         ::sigprocmask(SIG_SETMASK, &oldMask, nullptr);
-        if (::dup2(outPipe[1], STDOUT_FILENO) < 0 || ::dup2(errPipe[1], STDERR_FILENO) < 0)
+        if (::dup2(pipes[0][1].get(), STDOUT_FILENO) < 0 || ::dup2(pipes[1][1].get(), STDERR_FILENO) < 0)
         {
             ::_exit(127);
         }
@@ -415,8 +424,8 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "left4me-build-run: cannot run %s: %s\n", argv[first], std::strerror(errno));
         ::_exit(127);
     }
-    ::close(outPipe[1]);
-    ::close(errPipe[1]);
+    pipes[0][1].reset();
+    pipes[1][1].reset();
     theLog.child = child;
     if (const char* limit = ::getenv(left4me::logLimitVariable); limit != nullptr)
     {
@@ -434,15 +443,16 @@ int main(int argc, char** argv)
         theLog.canReserve = false; // run by hand, onto a terminal or a pipe
     }
     reserve(0);
-    int exited = ::signalfd(-1, &childMask, SFD_CLOEXEC | SFD_NONBLOCK);
-    for (int fd : {outPipe[0], errPipe[0]})
+    UniqueFd exited(::signalfd(-1, &childMask, SFD_CLOEXEC | SFD_NONBLOCK));
+    for (auto& pipe : pipes)
     {
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        ::fcntl(pipe[0].get(), F_SETFL, ::fcntl(pipe[0].get(), F_GETFL) | O_NONBLOCK);
     }
 
     StreamLines lines;
     std::string out;
-    std::array<pollfd, 3> fds{{{outPipe[0], POLLIN, 0}, {errPipe[0], POLLIN, 0}, {exited, POLLIN, 0}}};
+    std::array<pollfd, 3> fds{
+        {{pipes[0][0].get(), POLLIN, 0}, {pipes[1][0].get(), POLLIN, 0}, {exited.get(), POLLIN, 0}}};
     const std::array<Stream, 2> streams{Stream::out, Stream::err};
     int status = 0;
     for (;;)
@@ -456,14 +466,14 @@ int main(int argc, char** argv)
         {
             if (fds[i].fd >= 0 && fds[i].revents != 0 && !pump(fds[i].fd, streams[i], lines, out))
             {
-                ::close(fds[i].fd);
+                pipes[i][0].reset();
                 fds[i].fd = -1; // poll skips it from now on
             }
         }
         if (fds[2].revents != 0)
         {
             signalfd_siginfo info{};
-            while (::read(exited, &info, sizeof info) > 0)
+            while (::read(exited.get(), &info, sizeof info) > 0)
             {
             }
             if (::waitpid(child, &status, WNOHANG) == child)

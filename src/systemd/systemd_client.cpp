@@ -97,18 +97,13 @@ void SystemdClient::dropUnitChangesLater()
     {
         return;
     }
-    dropMatchTimer_.reset(g_timeout_add_seconds(
-        unitChangesLingerSec,
-        [](gpointer data) -> gboolean {
-            auto* self = static_cast<SystemdClient*>(data);
-            self->dropMatchTimer_.forget();
-            if (self->stateWatches_.empty())
-            {
-                self->unitChanges_.reset();
-            }
-            return G_SOURCE_REMOVE;
-        },
-        this));
+    dropMatchTimer_ = GlibSource::timeoutSeconds(unitChangesLingerSec, [this] {
+        if (stateWatches_.empty())
+        {
+            unitChanges_.reset();
+        }
+        return false;
+    });
 }
 
 void SystemdClient::onJobRemoved(const std::string& jobPath, const std::string& result)
@@ -147,7 +142,7 @@ void SystemdClient::subscribe()
 
 template <typename... Results, typename... Args>
 void SystemdClient::call(std::shared_ptr<sdbus::IProxy> proxy, const char* interface, const char* method,
-                         std::function<void(const sdbus::Error*, Results...)> done, Args... args)
+                         std::function<void(const SystemdError*, Results...)> done, Args... args)
 {
     calls_.submit([this, proxy = std::move(proxy), interface, method, done = std::move(done),
                    ... args = std::move(args)]() mutable {
@@ -160,13 +155,19 @@ void SystemdClient::call(std::shared_ptr<sdbus::IProxy> proxy, const char* inter
                     [this, proxy, done, id](const sdbus::Error* error, Results... results) {
                         inFlight_.erase(id);
                         calls_.finished();
-                        done(error, std::move(results)...);
+                        if (error == nullptr)
+                        {
+                            return done(nullptr, std::move(results)...);
+                        }
+                        SystemdError plain{error->getName(), error->getMessage()};
+                        done(&plain, std::move(results)...);
                     });
         }
         catch (const sdbus::Error& e)
         {
             calls_.finished();
-            done(&e, Results{}...);
+            SystemdError plain{e.getName(), e.getMessage()};
+            done(&plain, Results{}...);
         }
     });
 }
@@ -176,25 +177,22 @@ template <typename... Args> void SystemdClient::callManager(const char* method, 
     call<>(manager_, managerInterface, method, std::move(done), args...);
 }
 
-template <typename... Args>
-void SystemdClient::callManagerForJob(const char* method, std::function<void(const sdbus::Error*, std::string)> done,
-                                      const Args&... args)
+template <typename... Args> void SystemdClient::callManagerForJob(const char* method, Queued done, const Args&... args)
 {
     call<sdbus::ObjectPath>(
         manager_, managerInterface, method,
-        std::function<void(const sdbus::Error*, sdbus::ObjectPath)>(
-            [done = std::move(done)](const sdbus::Error* error, const sdbus::ObjectPath& job) { done(error, job); }),
+        std::function<void(const SystemdError*, sdbus::ObjectPath)>(
+            [done = std::move(done)](const SystemdError* error, const sdbus::ObjectPath& job) { done(error, job); }),
         args...);
 }
 
 template <typename... Args>
-void SystemdClient::callManagerToStart(const char* method, const std::string& unit,
-                                       std::function<void(const sdbus::Error*, std::string)> done, const Args&... args)
+void SystemdClient::callManagerToStart(const char* method, const std::string& unit, Queued done, const Args&... args)
 {
     callManagerForJob(
         method,
-        [this, unit, done = std::move(done)](const sdbus::Error* error, const std::string& job) {
-            if (error != nullptr && error->getName() == noReplyError)
+        [this, unit, done = std::move(done)](const SystemdError* error, const std::string& job) {
+            if (error != nullptr && error->name == noReplyError)
             {
                 return stopUnanswered(unit, *error, done);
             }
@@ -211,17 +209,16 @@ void SystemdClient::callManagerToStart(const char* method, const std::string& un
 // their numbers free for reuse. A StopUnit sent behind the start settles it
 // either way, since systemd answers a connection's calls in order: it
 // cancels the start job or stops the unit. Only then does DONE see the error.
-void SystemdClient::stopUnanswered(const std::string& unit, sdbus::Error error,
-                                   std::function<void(const sdbus::Error*, std::string)> done)
+void SystemdClient::stopUnanswered(const std::string& unit, SystemdError error, Queued done)
 {
     log::warning("systemd did not answer the start of " + unit + " in time; stopping it", {{"UNIT", unit}});
-    stopUnitJob(unit, [this, unit, error = std::move(error), done = std::move(done)](const sdbus::Error* stopError,
-                                                                                     const std::string& job) {
+    stopUnit(unit, [this, unit, error = std::move(error), done = std::move(done)](const SystemdError* stopError,
+                                                                                  const std::string& job) {
         if (stopError == nullptr)
         {
             whenJobRemoved(job, [error, done](const std::string&) { done(&error, {}); });
         }
-        else if (stopError->getName() == noReplyError)
+        else if (stopError->name == noReplyError)
         {
             stopUnanswered(unit, error, done); // still unknown: ask again
         }
@@ -241,11 +238,11 @@ void SystemdClient::unrefUnit(const std::string& unit)
 {
     callManager(
         "UnrefUnit",
-        [unit](const sdbus::Error* error) {
+        [unit](const SystemdError* error) {
             // The unit may already be gone; nothing is lost then.
-            if (error != nullptr && error->getName() != "org.freedesktop.systemd1.NoSuchUnit")
+            if (error != nullptr && error->name != noSuchUnitError)
             {
-                log::warning("Cannot drop our reference on " + unit, {{"UNIT", unit}, {"ERROR", error->getMessage()}});
+                log::warning("Cannot drop our reference on " + unit, {{"UNIT", unit}, {"ERROR", error->message}});
             }
         },
         unit);
@@ -257,32 +254,24 @@ void SystemdClient::setUnitProperties(const std::string& unit, const std::vector
     callManager("SetUnitProperties", std::move(done), unit, true, toVariants(properties));
 }
 
-void SystemdClient::startUnit(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
+void SystemdClient::startUnit(const std::string& unit, Queued done)
 {
     callManagerToStart("StartUnit", unit, std::move(done), std::string("replace"));
 }
 
-void SystemdClient::stopUnit(const std::string& unit, Done done)
-{
-    callManagerForJob(
-        "StopUnit", [done = std::move(done)](const sdbus::Error* error, const std::string&) { done(error); }, unit,
-        std::string("replace"));
-}
-
 void SystemdClient::startTransientUnit(const std::string& unit, const std::vector<UnitProperty>& properties,
-                                       std::function<void(const sdbus::Error*, std::string)> done)
+                                       Queued done)
 {
     std::vector<sdbus::Struct<std::string, std::vector<sdbus::Struct<std::string, sdbus::Variant>>>> aux;
     callManagerToStart("StartTransientUnit", unit, std::move(done), std::string("fail"), toVariants(properties), aux);
 }
 
-void SystemdClient::startUnitFailing(const std::string& unit,
-                                     std::function<void(const sdbus::Error*, std::string)> done)
+void SystemdClient::startUnitFailing(const std::string& unit, Queued done)
 {
     callManagerToStart("StartUnit", unit, std::move(done), std::string("fail"));
 }
 
-void SystemdClient::stopUnitJob(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
+void SystemdClient::stopUnit(const std::string& unit, Queued done)
 {
     callManagerForJob("StopUnit", std::move(done), unit, std::string("replace"));
 }
@@ -292,7 +281,7 @@ void SystemdClient::resetFailedUnit(const std::string& unit)
     // Nothing to reset is the common case; any other failure only leaves a
     // failed unit listed, which an admin can see.
     callManager(
-        "ResetFailedUnit", [](const sdbus::Error*) {}, unit);
+        "ResetFailedUnit", [](const SystemdError*) {}, unit);
 }
 
 void SystemdClient::reload(Done done)
@@ -304,8 +293,8 @@ void SystemdClient::enableUnitFile(const std::string& unit, Done done)
 {
     using Changes = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
     call<bool, Changes>(manager_, managerInterface, "EnableUnitFiles",
-                        std::function<void(const sdbus::Error*, bool, Changes)>(
-                            [done = std::move(done)](const sdbus::Error* error, bool, const Changes&) { done(error); }),
+                        std::function<void(const SystemdError*, bool, Changes)>(
+                            [done = std::move(done)](const SystemdError* error, bool, const Changes&) { done(error); }),
                         std::vector<std::string>{unit}, false, true);
 }
 
@@ -313,8 +302,8 @@ void SystemdClient::disableUnitFile(const std::string& unit, Done done)
 {
     using Changes = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
     call<Changes>(manager_, managerInterface, "DisableUnitFiles",
-                  std::function<void(const sdbus::Error*, Changes)>(
-                      [done = std::move(done)](const sdbus::Error* error, const Changes&) { done(error); }),
+                  std::function<void(const SystemdError*, Changes)>(
+                      [done = std::move(done)](const SystemdError* error, const Changes&) { done(error); }),
                   std::vector<std::string>{unit}, false);
 }
 
@@ -329,20 +318,20 @@ std::shared_ptr<sdbus::IProxy> SystemdClient::unitProxy(const std::string& unit)
 
 void SystemdClient::serviceProperties(
     const std::string& unit,
-    std::function<void(const sdbus::Error*, const std::map<std::string, sdbus::Variant>&)> done)
+    std::function<void(const SystemdError*, const std::map<std::string, sdbus::Variant>&)> done)
 {
     using Properties = std::map<std::string, sdbus::Variant>;
     call<Properties>(
         unitProxy(unit), propertiesInterface, "GetAll",
-        std::function<void(const sdbus::Error*, Properties)>(
-            [done = std::move(done)](const sdbus::Error* error, const Properties& props) { done(error, props); }),
+        std::function<void(const SystemdError*, Properties)>(
+            [done = std::move(done)](const SystemdError* error, const Properties& props) { done(error, props); }),
         std::string("org.freedesktop.systemd1.Service"));
 }
 
 void SystemdClient::serviceOutcome(const std::string& unit,
-                                   std::function<void(const sdbus::Error*, ServiceOutcome)> done)
+                                   std::function<void(const SystemdError*, ServiceOutcome)> done)
 {
-    serviceProperties(unit, [done = std::move(done)](const sdbus::Error* error, const auto& props) {
+    serviceProperties(unit, [done = std::move(done)](const SystemdError* error, const auto& props) {
         ServiceOutcome outcome;
         if (error == nullptr)
         {
@@ -355,9 +344,9 @@ void SystemdClient::serviceOutcome(const std::string& unit,
     });
 }
 
-void SystemdClient::serviceUser(const std::string& unit, std::function<void(const sdbus::Error*, ServiceUser)> done)
+void SystemdClient::serviceUser(const std::string& unit, std::function<void(const SystemdError*, ServiceUser)> done)
 {
-    serviceProperties(unit, [done = std::move(done)](const sdbus::Error* error, const auto& props) {
+    serviceProperties(unit, [done = std::move(done)](const SystemdError* error, const auto& props) {
         ServiceUser user;
         if (error == nullptr)
         {
@@ -369,11 +358,11 @@ void SystemdClient::serviceUser(const std::string& unit, std::function<void(cons
 }
 
 void SystemdClient::addressAllow(const std::string& unit,
-                                 std::function<void(const sdbus::Error*, std::vector<net::IpPrefix>)> done)
+                                 std::function<void(const SystemdError*, std::vector<net::IpPrefix>)> done)
 {
     call<sdbus::Variant>(unitProxy(unit), propertiesInterface, "Get",
-                         std::function<void(const sdbus::Error*, sdbus::Variant)>(
-                             [done = std::move(done)](const sdbus::Error* error, const sdbus::Variant& value) {
+                         std::function<void(const SystemdError*, sdbus::Variant)>(
+                             [done = std::move(done)](const SystemdError* error, const sdbus::Variant& value) {
                                  std::vector<net::IpPrefix> prefixes;
                                  if (error == nullptr)
                                  {
@@ -393,33 +382,33 @@ void SystemdClient::addressAllow(const std::string& unit,
                          std::string("org.freedesktop.systemd1.Service"), std::string("IPAddressAllow"));
 }
 
-void SystemdClient::activeState(const std::string& unit, std::function<void(const sdbus::Error*, std::string)> done)
+void SystemdClient::activeState(const std::string& unit, std::function<void(const SystemdError*, std::string)> done)
 {
     call<sdbus::Variant>(unitProxy(unit), propertiesInterface, "Get",
-                         std::function<void(const sdbus::Error*, sdbus::Variant)>(
-                             [done = std::move(done)](const sdbus::Error* error, const sdbus::Variant& value) {
+                         std::function<void(const SystemdError*, sdbus::Variant)>(
+                             [done = std::move(done)](const SystemdError* error, const sdbus::Variant& value) {
                                  done(error, error == nullptr ? value.get<std::string>() : std::string());
                              }),
                          std::string("org.freedesktop.systemd1.Unit"), std::string("ActiveState"));
 }
 
-sdbus::Slot SystemdClient::watchActiveState(const std::string& unit, std::function<void(std::string)> onChange)
+Subscription SystemdClient::watchActiveState(const std::string& unit, std::function<void(std::string)> onChange)
 {
     needUnitChanges();
     auto path = unit::objectPath(unit);
     auto id = nextWatch_++;
     stateWatches_[path][id] = std::move(onChange);
-    return {this, [this, path, id](void*) {
-                auto watches = stateWatches_.find(path);
-                if (watches != stateWatches_.end() && watches->second.erase(id) != 0 && watches->second.empty())
-                {
-                    stateWatches_.erase(watches);
-                }
-                if (stateWatches_.empty())
-                {
-                    dropUnitChangesLater();
-                }
-            }};
+    return Subscription([this, path, id] {
+        auto watches = stateWatches_.find(path);
+        if (watches != stateWatches_.end() && watches->second.erase(id) != 0 && watches->second.empty())
+        {
+            stateWatches_.erase(watches);
+        }
+        if (stateWatches_.empty())
+        {
+            dropUnitChangesLater();
+        }
+    });
 }
 
 bool SystemdClient::fromSystemd(const sdbus::Message& message, const char* what) const

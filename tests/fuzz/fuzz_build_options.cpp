@@ -2,7 +2,7 @@
 // unknown keys with values of a dozen D-Bus types, through the steps
 // ManagerObject::StartBuild takes (signatures, validate::options,
 // plainOptions, parseBuildOptions), then the build hash of the result.
-#include "builds/build_options.hpp"
+#include "builds/build_request.hpp"
 #include "bus/option_values.hpp"
 #include "fuzz_check.hpp"
 #include "validate/arguments.hpp"
@@ -105,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
     {
         quotable += key;
     }
-    if (auto problem = validate::options(optionSignatures(options), buildOptionSignatures()))
+    if (auto problem = validate::options(optionSignatures(options), buildOptionTable()))
     {
         checkMessage(quotable, *problem);
         return 0;

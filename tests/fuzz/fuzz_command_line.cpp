@@ -1,7 +1,7 @@
 // left4me-builderctl's command line: any arguments give a command line or a
 // UsageError (exit 2). One that passes checkArguments makes StartBuild
 // options of the types the daemon accepts.
-#include "builds/build_options.hpp"
+#include "builds/build_request.hpp"
 #include "bus/option_values.hpp"
 #include "cli/command_line.hpp"
 #include "fuzz_check.hpp"
@@ -89,6 +89,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size)
         return 0;
     }
     auto options = cli::buildOptionsOf(line);
-    FUZZ_CHECK(!validate::options(optionSignatures(options), buildOptionSignatures()));
+    FUZZ_CHECK(!validate::options(optionSignatures(options), buildOptionTable()));
     return 0;
 }

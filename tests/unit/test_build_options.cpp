@@ -1,4 +1,4 @@
-#include "builds/build_options.hpp"
+#include "builds/build_request.hpp"
 #include "builds/unit_properties.hpp"
 
 #include <doctest/doctest.h>

@@ -93,9 +93,3 @@ TEST_CASE("a job record's numbers are exact integers in range, or the record is 
     CHECK_FALSE(parseJobRecord(with("exit_status", "-1e10")));
     CHECK_FALSE(parseJobRecord(with("deadline_usec", "\"0\"")));
 }
-
-TEST_CASE("a unit's result gives the job state")
-{
-    CHECK(toString(stateForResult("success")) == "succeeded");
-    CHECK(toString(stateForResult("exit-code")) == "failed");
-}

@@ -1,6 +1,7 @@
-#include "builds/build_options.hpp"
+#include "builds/build_request.hpp"
 
 #include "util/printable.hpp"
+#include "validate/require.hpp"
 
 #include <glib.h>
 
@@ -48,9 +49,9 @@ std::optional<std::string> limit(const std::map<std::string, OptionValue>& optio
 
 } // namespace
 
-const std::map<std::string, std::string>& buildOptionSignatures()
+const OptionTable& buildOptionTable()
 {
-    static const std::map<std::string, std::string> signatures = {
+    static const OptionTable signatures = {
         {"memory_max", "t"}, {"cpu_quota", "u"},    {"tasks_max", "t"},         {"timeout_sec", "t"},
         {"network", "s"},    {"environment", "as"}, {"skip_if_unchanged", "b"},
     };
@@ -121,6 +122,19 @@ std::variant<BuildOptions, std::string> parseBuildOptions(const std::map<std::st
         out.skipIfUnchanged = std::get<bool>(it->second);
     }
     return out;
+}
+
+BuildRequest buildRequest(uid_t caller, std::string overlay, std::string script, const PlainOptions& options,
+                          const BuildLimits& ceilings)
+{
+    require("overlay", validate::overlayName(overlay));
+    require("script", validate::script(script));
+    auto parsed = parseBuildOptions(options, ceilings);
+    if (auto* problem = std::get_if<std::string>(&parsed))
+    {
+        require("options", *problem);
+    }
+    return {caller, std::move(overlay), std::move(script), std::get<BuildOptions>(std::move(parsed))};
 }
 
 std::string buildHash(const std::string& script, const BuildOptions& options)

@@ -1,6 +1,9 @@
 #pragma once
 
+#include "ops/options.hpp"
 #include "util/config.hpp"
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <map>
@@ -10,9 +13,6 @@
 #include <vector>
 
 namespace left4me {
-
-// An a{sv} value in plain types, converted from the bus by its signature.
-using OptionValue = std::variant<bool, uint32_t, uint64_t, std::string, std::vector<std::string>>;
 
 enum class Network
 {
@@ -30,14 +30,30 @@ struct BuildOptions
     bool skipIfUnchanged = false;
 };
 
-// The signature each StartBuild option must have.
-const std::map<std::string, std::string>& buildOptionSignatures();
+// StartBuild's options and the D-Bus type of each (the XML's Options
+// annotation says the same; tests/unit holds them together).
+const OptionTable& buildOptionTable();
 
-// Validates OPTIONS (already type-checked against buildOptionSignatures())
+// Validates OPTIONS (already type-checked against buildOptionTable())
 // against the configured ceilings. Returns the options or a sentence naming
 // the key and the rule it broke.
 std::variant<BuildOptions, std::string> parseBuildOptions(const std::map<std::string, OptionValue>& options,
                                                           const BuildLimits& ceilings);
+
+// One StartBuild, checked: what BuildService::start takes.
+struct BuildRequest
+{
+    uid_t caller = 0; // the job's owner
+    std::string overlay;
+    std::string script;
+    BuildOptions options;
+};
+
+// The request from StartBuild's arguments, each checked, and its options
+// (already of the table's types) checked against the configured CEILINGS.
+// Throws OpError (invalidArgument) naming the argument and the rule.
+BuildRequest buildRequest(uid_t caller, std::string overlay, std::string script, const PlainOptions& options,
+                          const BuildLimits& ceilings);
 
 // The identity of a build: sha256 over the script and the effective options
 // in a canonical form. Equal hashes mean the same inputs.

@@ -1,0 +1,266 @@
+// BuildJob against a fake systemd: how each way a build can go ends it.
+#include "builds/build_job.hpp"
+#include "fake_systemd.hpp"
+#include "sandbox/stream_lines.hpp"
+#include "temp_dir.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+
+using namespace left4me;
+using left4me::test::FakeSystemd;
+using left4me::test::TempDir;
+
+namespace {
+
+constexpr const char* unitName = "left4me-build@7.service";
+
+struct Harness
+{
+    TempDir dir;
+    FakeSystemd systemd;
+    std::unique_ptr<BuildJob> job;
+    int finished = 0;
+    std::vector<std::pair<uid_t, gid_t>> bound;
+    bool bindFails = false;
+
+    Harness()
+    {
+        LogFile::create(dir.path() + "/log");
+        JobInfo info;
+        info.id = 7;
+        info.overlay = "demo";
+        info.unit = unitName;
+        job = std::make_unique<BuildJob>(info, dir.path() + "/log", BindMount(), systemd);
+        BuildJob::Hooks hooks;
+        hooks.finished = [this] { ++finished; };
+        job->setHooks(hooks);
+        systemd.units[unitName].user = {62001, 62001};
+    }
+
+    OverlayBinder binder()
+    {
+        return [this](uid_t uid, gid_t gid) {
+            if (bindFails)
+            {
+                throw std::runtime_error("no such overlay");
+            }
+            bound.emplace_back(uid, gid);
+            return BindMount();
+        };
+    }
+
+    void start(uint64_t timeoutSec = 3600, std::optional<std::vector<net::IpPrefix>> host = std::nullopt)
+    {
+        job->start({{"MemoryMax", uint64_t{1} << 30U}}, std::move(host), timeoutSec, binder());
+        systemd.run();
+    }
+
+    void log(const std::string& text) { std::ofstream(dir.path() + "/log", std::ios::app) << text; }
+
+    [[nodiscard]] const JobInfo& info() const { return job->info(); }
+};
+
+ServiceOutcome exited(int status)
+{
+    return {status == 0 ? "success" : "exit-code", 1, CLD_EXITED, status};
+}
+
+} // namespace
+
+TEST_CASE("a build runs as the user systemd gave it, its overlay bound for that user, and ends as its script did")
+{
+    Harness h;
+    h.start();
+    REQUIRE(h.bound.size() == 1);
+    CHECK(h.bound[0] == std::pair<uid_t, gid_t>{62001, 62001});
+    CHECK(std::string(toString(h.info().state)) == "running");
+    CHECK(h.systemd.units[unitName].refs == 1); // kept loaded until its result is read
+
+    SUBCASE("exit 0: succeeded, result success")
+    {
+        h.systemd.end(unitName, exited(0));
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "succeeded");
+        CHECK(h.info().result == "success");
+        CHECK(h.info().exitStatus == 0);
+    }
+    SUBCASE("exit 3: failed, result exit-code, exit status 3")
+    {
+        h.systemd.end(unitName, exited(3));
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "failed");
+        CHECK(h.info().result == "exit-code");
+        CHECK(h.info().exitStatus == 3);
+    }
+    SUBCASE("killed by SIGKILL: failed, result signal, exit status 137")
+    {
+        h.systemd.end(unitName, {"signal", 1, CLD_KILLED, SIGKILL});
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "failed");
+        CHECK(h.info().result == "signal");
+        CHECK(h.info().exitStatus == 128 + SIGKILL);
+    }
+    SUBCASE("the relay stopped it at the log's limit: failed, result log-limit")
+    {
+        h.log(std::string(1, stderrMark) + logLimitMessage + " of 1048576 bytes; the build is stopped.\n");
+        h.systemd.end(unitName, exited(logLimitExitStatus));
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "failed");
+        CHECK(h.info().result == "log-limit");
+    }
+    SUBCASE("exit 125 without the relay's closing line is the script's own status")
+    {
+        h.log("125 is mine\n");
+        h.systemd.end(unitName, exited(logLimitExitStatus));
+        h.systemd.run();
+        CHECK(h.info().result == "exit-code");
+        CHECK(h.info().exitStatus == logLimitExitStatus);
+    }
+    SUBCASE("cancelled: stopped through systemd, and cancelled whatever the script's status")
+    {
+        h.systemd.units[unitName].outcome = {"exit-code", 1, CLD_EXITED, 143};
+        std::string problem = "not answered";
+        h.job->cancel([&](const std::string& p) { problem = p; });
+        h.systemd.run();
+        CHECK(problem.empty());
+        CHECK(h.systemd.count(std::string("StopUnit ") + unitName) == 1);
+        CHECK(std::string(toString(h.info().state)) == "cancelled");
+    }
+    CHECK(h.finished == 1);
+    CHECK(h.systemd.units[unitName].refs == 0); // let go once read
+    CHECK(h.systemd.count(std::string("ResetFailedUnit ") + unitName) == 1);
+    // The end is final: a later signal changes nothing.
+    auto ended = h.info();
+    h.systemd.setState(unitName, "active");
+    h.systemd.run();
+    CHECK(toString(h.info().state) == toString(ended.state));
+    CHECK(h.finished == 1);
+}
+
+TEST_CASE("a build systemd refuses to start ends failed with result resources and systemd's reason")
+{
+    Harness h;
+    h.systemd.failures["StartUnit"] = {"org.freedesktop.systemd1.UnitMasked",
+                                       "Unit left4me-build@7.service is masked."};
+    h.start();
+    CHECK(std::string(toString(h.info().state)) == "failed");
+    CHECK(h.info().result == "resources");
+    CHECK(h.info().exitStatus == -1);
+    CHECK(h.info().statusText.find("masked") != std::string::npos);
+    CHECK(h.bound.empty());
+    CHECK(h.finished == 1);
+}
+
+TEST_CASE("a build whose overlay cannot be bound is stopped and ends failed with result resources")
+{
+    Harness h;
+    h.bindFails = true;
+    h.systemd.units[unitName].outcome = {"exit-code", 1, CLD_EXITED, 1}; // the relay, stopped while it waited
+    h.start();
+    CHECK(h.systemd.count(std::string("StopUnit ") + unitName) == 1);
+    CHECK(std::string(toString(h.info().state)) == "failed");
+    CHECK(h.info().result == "resources");
+    CHECK(h.info().statusText.find("no such overlay") != std::string::npos);
+}
+
+TEST_CASE("a build past its timeout is stopped and ends failed with result timeout")
+{
+    Harness h;
+    h.systemd.units[unitName].outcome = {"exit-code", 1, CLD_EXITED, 143};
+    h.start(1);
+    CHECK(std::string(toString(h.info().state)) == "running");
+    while (h.finished == 0)
+    {
+        g_main_context_iteration(nullptr, TRUE); // the timer
+        h.systemd.run();
+    }
+    CHECK(std::string(toString(h.info().state)) == "failed");
+    CHECK(h.info().result == "timeout");
+}
+
+TEST_CASE("public egress is the template's allow list less the host's networks, set before the start")
+{
+    Harness h;
+    h.systemd.units[unitName].allow = {*net::parsePrefix("1.0.0.0/8"), *net::parsePrefix("2000::/3")};
+    h.start(3600, std::vector<net::IpPrefix>{*net::parsePrefix("1.1.1.77/32")});
+    const auto& set = h.systemd.units[unitName].properties;
+    std::vector<std::vector<net::IpPrefix>> lists;
+    for (const auto& p : set)
+    {
+        if (p.name == "IPAddressAllow")
+        {
+            lists.push_back(std::get<AddressList>(p.value).prefixes);
+        }
+    }
+    REQUIRE(lists.size() == 2);
+    CHECK(lists[0].empty()); // cleared first
+    auto host = *net::parsePrefix("1.1.1.77");
+    CHECK(std::none_of(lists[1].begin(), lists[1].end(), [&](const auto& range) { return range.contains(host); }));
+    CHECK(std::any_of(lists[1].begin(), lists[1].end(),
+                      [](const auto& range) { return range.contains(*net::parsePrefix("1.1.1.1")); }));
+    // The properties went out before the start.
+    auto& calls = h.systemd.calls;
+    auto properties = std::find(calls.begin(), calls.end(), std::string("SetUnitProperties ") + unitName);
+    auto start = std::find(calls.begin(), calls.end(), std::string("StartUnit ") + unitName);
+    CHECK(properties < start);
+}
+
+TEST_CASE("adoption: a running build is followed on; one collected before the daemon came back is judged by its record")
+{
+    Harness h;
+    auto adopted = [&](JobState recorded) {
+        JobInfo info;
+        info.id = 8;
+        info.overlay = "demo";
+        info.unit = "left4me-build@8.service";
+        info.state = recorded;
+        h.job = std::make_unique<BuildJob>(info, h.dir.path() + "/log", BindMount(), h.systemd);
+        BuildJob::Hooks hooks;
+        hooks.finished = [&] { ++h.finished; };
+        h.job->setHooks(hooks);
+    };
+    SUBCASE("still running: adopted, and its end is seen")
+    {
+        adopted(JobState::running);
+        h.systemd.units["left4me-build@8.service"].activeState = "active";
+        h.job->adopt(600);
+        h.systemd.run();
+        CHECK_FALSE(h.job->ended());
+        h.systemd.end("left4me-build@8.service", exited(0));
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "succeeded");
+    }
+    SUBCASE("collected after it ran (CollectMode=inactive keeps failures): it succeeded")
+    {
+        adopted(JobState::running);
+        h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0}; // loaded afresh
+        h.job->adopt(600);
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "succeeded");
+        CHECK(h.info().exitStatus == 0);
+    }
+    SUBCASE("collected and never seen running: it cannot have run")
+    {
+        adopted(JobState::starting);
+        h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0};
+        h.job->adopt(600);
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "failed");
+        CHECK(h.info().result == "resources");
+    }
+    SUBCASE("the daemon died before it bound the overlay: the adopter binds it for the build's user")
+    {
+        adopted(JobState::starting);
+        h.systemd.units["left4me-build@8.service"].activeState = "activating";
+        h.systemd.units["left4me-build@8.service"].user = {63000, 63000};
+        h.job->adopt(600, h.binder());
+        h.systemd.run();
+        REQUIRE(h.bound.size() == 1);
+        CHECK(h.bound[0].first == 63000);
+    }
+}
