@@ -298,8 +298,18 @@ void BuildJob::abandon(const std::string& reason)
 void BuildJob::onStartJobRemoved(const std::string& result)
 {
     startJobDone_ = true;
-    log::debug("Start job of " + info_.unit + " ended: " + result, {{"UNIT", info_.unit}});
-    if (result == "done" && binder_)
+    if (result == jobLostResult)
+    {
+        log::notice("Build " + std::to_string(info_.id) +
+                        ": systemd's start job ended unannounced; settling from the unit's state",
+                    {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+    }
+    else
+    {
+        log::debug("Start job of " + info_.unit + " ended: " + result, {{"UNIT", info_.unit}});
+    }
+    // Lost, it may have started all the same: bindOverlay() asks.
+    if ((result == "done" || result == jobLostResult) && binder_)
     {
         return bindOverlay();
     }

@@ -345,7 +345,24 @@ void MountService::onStartQueued(const std::shared_ptr<Pending>& pending, const 
 {
     if (error == nullptr)
     {
-        systemd_.whenJobRemoved(job, [this, pending](const std::string& result) { finishMount(pending, result); });
+        systemd_.whenJobRemoved(job, [this, pending, job](const std::string& result) {
+            if (result != jobLostResult)
+            {
+                return finishMount(pending, result);
+            }
+            // How the job ended went unannounced; the unit's state tells.
+            systemd_.activeState(
+                pending->unit, [this, pending, job](const SystemdError* error, const std::string& state) {
+                    auto now = error != nullptr ? std::string("not loaded") : state;
+                    log::notice("Mount of instance " + pending->request.instance + ": systemd's start job " + job +
+                                    " ended unannounced; the unit is " + now,
+                                {{"LEFT4ME_INSTANCE", pending->request.instance},
+                                 {"UNIT", pending->unit},
+                                 {"LEFT4ME_SYSTEMD_JOB", job}});
+                    finishMount(pending, now == "active" ? std::string("done")
+                                                         : "its start job ended unannounced and the unit is " + now);
+                });
+        });
     }
     else
     {
@@ -462,12 +479,19 @@ void MountService::unmount(const UnmountRequest& request, const Reply<Done>& rep
             inFlight_.erase(record.instance);
             return reply(OpError(ErrorKind::failed, "systemd could not stop " + record.unit + ": " + error->message));
         }
-        systemd_.whenJobRemoved(job, [this, record, reply](const std::string& result) {
+        systemd_.whenJobRemoved(job, [this, record, reply, job](const std::string& result) {
             // "done": the unit reached inactive, so the mount is gone. Any
-            // other result (failed, canceled, ...) leaves its state to ask.
+            // other result (failed, canceled, lost, ...) leaves its state to ask.
             if (result == "done")
             {
                 return finishUnmount(record, reply);
+            }
+            if (result == jobLostResult)
+            {
+                log::notice(
+                    "Unmount of instance " + record.instance + ": systemd's stop job " + job +
+                        " ended unannounced; settling from the unit's state",
+                    {{"LEFT4ME_INSTANCE", record.instance}, {"UNIT", record.unit}, {"LEFT4ME_SYSTEMD_JOB", job}});
             }
             systemd_.activeState(
                 record.unit, [this, record, reply](const SystemdError* error, const std::string& state) {

@@ -27,6 +27,10 @@ struct SystemdError
 // (25 s): unlike systemd's own errors, the call may still take effect later.
 inline constexpr const char* noReplyError = "org.freedesktop.DBus.Error.NoReply";
 inline constexpr const char* noSuchUnitError = "org.freedesktop.systemd1.NoSuchUnit";
+// The result whenJobRemoved() gives for a job systemd no longer has but
+// whose JobRemoved never reached us (systemd left the bus meanwhile, e.g.
+// for a daemon-reexec): the caller settles from its unit's state instead.
+inline constexpr const char* jobLostResult = "lost";
 
 // An IP address list (a(iayu)), as IPAddressAllow= takes it: setting an
 // empty one clears the list, a later non-empty one in the same call adds.
@@ -121,7 +125,8 @@ class Systemd
                                     Queued done) = 0;
     virtual void stopUnit(const std::string& unit, Queued done) = 0;
     // Calls DONE with the job's result ("done", "failed", "canceled", ...)
-    // once systemd removes the job at JOB_PATH.
+    // once systemd removes the job at JOB_PATH, or with jobLostResult once
+    // the job is gone without a word: the wait always ends.
     virtual void whenJobRemoved(const std::string& jobPath, std::function<void(std::string)> done) = 0;
     virtual void resetFailedUnit(const std::string& unit) = 0;
     virtual void reload(Done done) = 0;

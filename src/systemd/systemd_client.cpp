@@ -56,7 +56,11 @@ std::vector<sdbus::Struct<std::string, sdbus::Variant>> toVariants(const std::ve
 } // namespace
 
 SystemdClient::SystemdClient(sdbus::IConnection& bus)
-    : bus_(bus), systemd_(bus, service), manager_(sdbus::createProxy(bus, service, managerPath))
+    : bus_(bus), systemd_(bus, service,
+                          [this](const std::string& oldOwner, const std::string& newOwner) {
+                              onSystemdOwner(oldOwner, newOwner);
+                          }),
+      manager_(sdbus::createProxy(bus, service, managerPath))
 {
     manager_->uponSignal("JobRemoved")
         .onInterface(managerInterface)
@@ -127,12 +131,83 @@ void SystemdClient::whenJobRemoved(const std::string& jobPath, std::function<voi
         return;
     }
     jobWaiters_[jobPath] = std::move(done);
+    if (!jobCheck_)
+    {
+        jobCheck_ = GlibSource::timeoutSeconds(jobCheckSec, [this] {
+            checkAwaitedJobs();
+            return !jobWaiters_.empty();
+        });
+    }
+}
+
+void SystemdClient::onSystemdOwner(const std::string& oldOwner, const std::string& newOwner)
+{
+    if (newOwner.empty())
+    {
+        log::warning("systemd (" + oldOwner + ") left the bus; " + std::to_string(jobWaiters_.size()) +
+                         " awaited job(s) will be checked when it is back",
+                     {{"LEFT4ME_SYSTEMD_OWNER", oldOwner}});
+        return;
+    }
+    log::notice("systemd is on the bus as " + newOwner + (oldOwner.empty() ? "" : " (was " + oldOwner + ")") +
+                    "; subscribing again and checking " + std::to_string(jobWaiters_.size()) + " awaited job(s) and " +
+                    std::to_string(stateWatches_.size()) + " watched unit(s), whose signals may be lost",
+                {{"LEFT4ME_SYSTEMD_OWNER", newOwner}});
+    subscribe();
+    checkAwaitedJobs();
+    refreshWatchedStates();
+}
+
+void SystemdClient::checkAwaitedJobs()
+{
+    for (const auto& [path, waiter] : jobWaiters_)
+    {
+        call<sdbus::Variant>(
+            proxyAt(path), propertiesInterface, "Get",
+            std::function<void(const SystemdError*, sdbus::Variant)>(
+                [this, path = path](const SystemdError* error, const sdbus::Variant&) {
+                    // systemd answers calls and sends signals in order, so a
+                    // JobRemoved it did send has been handled by now.
+                    auto waiter = jobWaiters_.find(path);
+                    if (error == nullptr || waiter == jobWaiters_.end())
+                    {
+                        return; // still queued or running, or it ended as told
+                    }
+                    if (error->name != "org.freedesktop.DBus.Error.UnknownObject" &&
+                        error->name != "org.freedesktop.DBus.Error.UnknownInterface" &&
+                        error->name != "org.freedesktop.DBus.Error.UnknownProperty" &&
+                        error->name != "org.freedesktop.systemd1.NoSuchJob")
+                    {
+                        return; // systemd is away or busy: the next check asks again
+                    }
+                    log::warning("systemd's job " + path +
+                                     " is gone, and its JobRemoved signal never came; settling it from its unit's "
+                                     "state",
+                                 {{"LEFT4ME_SYSTEMD_JOB", path}});
+                    auto done = std::move(waiter->second);
+                    jobWaiters_.erase(waiter);
+                    done(jobLostResult);
+                }),
+            std::string("org.freedesktop.systemd1.Job"), std::string("State"));
+    }
+}
+
+void SystemdClient::refreshWatchedStates()
+{
+    for (const auto& [path, watches] : stateWatches_)
+    {
+        activeStateAt(path, [this, path = path](const SystemdError* error, const std::string& state) {
+            // A unit systemd no longer has loaded has ended.
+            notifyWatches(path, error != nullptr ? std::string("inactive") : state);
+        });
+    }
 }
 
 void SystemdClient::subscribe()
 {
     manager_->callMethodAsync("Subscribe").onInterface(managerInterface).uponReplyInvoke([](const sdbus::Error* error) {
-        if (error != nullptr)
+        // A systemd that kept our subscription through a reexec says so.
+        if (error != nullptr && error->getName() != "org.freedesktop.systemd1.AlreadySubscribed")
         {
             log::error("Cannot subscribe to systemd's signals; build results will not be seen",
                        {{"ERROR", error->getMessage()}});
@@ -307,11 +382,11 @@ void SystemdClient::disableUnitFile(const std::string& unit, Done done)
                   std::vector<std::string>{unit}, false);
 }
 
-std::shared_ptr<sdbus::IProxy> SystemdClient::unitProxy(const std::string& unit)
+std::shared_ptr<sdbus::IProxy> SystemdClient::proxyAt(const std::string& path)
 {
     // A proxy per call is cheap (no bus traffic); call() keeps it alive
     // until the reply arrives.
-    std::shared_ptr<sdbus::IProxy> proxy = sdbus::createProxy(bus_, service, unit::objectPath(unit));
+    std::shared_ptr<sdbus::IProxy> proxy = sdbus::createProxy(bus_, service, path);
     proxy->finishRegistration();
     return proxy;
 }
@@ -322,7 +397,7 @@ void SystemdClient::serviceProperties(
 {
     using Properties = std::map<std::string, sdbus::Variant>;
     call<Properties>(
-        unitProxy(unit), propertiesInterface, "GetAll",
+        proxyAt(unit::objectPath(unit)), propertiesInterface, "GetAll",
         std::function<void(const SystemdError*, Properties)>(
             [done = std::move(done)](const SystemdError* error, const Properties& props) { done(error, props); }),
         std::string("org.freedesktop.systemd1.Service"));
@@ -360,7 +435,7 @@ void SystemdClient::serviceUser(const std::string& unit, std::function<void(cons
 void SystemdClient::addressAllow(const std::string& unit,
                                  std::function<void(const SystemdError*, std::vector<net::IpPrefix>)> done)
 {
-    call<sdbus::Variant>(unitProxy(unit), propertiesInterface, "Get",
+    call<sdbus::Variant>(proxyAt(unit::objectPath(unit)), propertiesInterface, "Get",
                          std::function<void(const SystemdError*, sdbus::Variant)>(
                              [done = std::move(done)](const SystemdError* error, const sdbus::Variant& value) {
                                  std::vector<net::IpPrefix> prefixes;
@@ -384,7 +459,12 @@ void SystemdClient::addressAllow(const std::string& unit,
 
 void SystemdClient::activeState(const std::string& unit, std::function<void(const SystemdError*, std::string)> done)
 {
-    call<sdbus::Variant>(unitProxy(unit), propertiesInterface, "Get",
+    activeStateAt(unit::objectPath(unit), std::move(done));
+}
+
+void SystemdClient::activeStateAt(const std::string& path, std::function<void(const SystemdError*, std::string)> done)
+{
+    call<sdbus::Variant>(proxyAt(path), propertiesInterface, "Get",
                          std::function<void(const SystemdError*, sdbus::Variant)>(
                              [done = std::move(done)](const SystemdError* error, const sdbus::Variant& value) {
                                  done(error, error == nullptr ? value.get<std::string>() : std::string());
@@ -449,7 +529,16 @@ void SystemdClient::onUnitChanged(sdbus::Message& message)
         return;
     }
     auto state = variantOr<std::string>(changed, "ActiveState", "");
-    if (state.empty())
+    if (!state.empty())
+    {
+        notifyWatches(path, state);
+    }
+}
+
+void SystemdClient::notifyWatches(const std::string& path, const std::string& state)
+{
+    auto watches = stateWatches_.find(path);
+    if (watches == stateWatches_.end())
     {
         return;
     }

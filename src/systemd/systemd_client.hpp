@@ -72,11 +72,23 @@ class SystemdClient final : public Systemd
     template <typename... Args>
     void callManagerToStart(const char* method, const std::string& unit, Queued done, const Args&... args);
     void stopUnanswered(const std::string& unit, SystemdError error, Queued done);
-    std::shared_ptr<sdbus::IProxy> unitProxy(const std::string& unit);
+    // A proxy of systemd's object at PATH (a unit's, a job's).
+    std::shared_ptr<sdbus::IProxy> proxyAt(const std::string& path);
     // Every property of UNIT's org.freedesktop.systemd1.Service interface.
     void serviceProperties(const std::string& unit,
                            std::function<void(const SystemdError*, const std::map<std::string, sdbus::Variant>&)> done);
     void onJobRemoved(const std::string& jobPath, const std::string& result);
+    // systemd's bus name changed hands: every signal it sent meanwhile is
+    // lost, and a new instance knows nothing of our subscription.
+    void onSystemdOwner(const std::string& oldOwner, const std::string& newOwner);
+    // Asks systemd whether each awaited job still exists, and ends the
+    // wait of each that does not with jobLostResult.
+    void checkAwaitedJobs();
+    // Tells every watch of a unit its ActiveState now, as if systemd had
+    // announced it: a change while it was off the bus went unannounced.
+    void refreshWatchedStates();
+    void activeStateAt(const std::string& path, std::function<void(const SystemdError*, std::string)> done);
+    void notifyWatches(const std::string& path, const std::string& state);
     void onUnitChanged(sdbus::Message& message);
     // True if MESSAGE, a WHAT signal, comes from systemd itself.
     [[nodiscard]] bool fromSystemd(const sdbus::Message& message, const char* what) const;
@@ -115,6 +127,12 @@ class SystemdClient final : public Systemd
     std::map<std::string, std::map<uint64_t, std::function<void(std::string)>>> stateWatches_;
     uint64_t nextWatch_ = 0;
     std::map<std::string, std::function<void(std::string)>> jobWaiters_;
+    // While any job is awaited, checkAwaitedJobs() runs this often, so that
+    // no wait outlasts a lost signal by more than this: JobRemoved can be
+    // lost without systemd's name changing hands where we could see it
+    // (a reexec faster than the bus driver's announcement reaches us).
+    static constexpr unsigned jobCheckSec = 15;
+    GlibSource jobCheck_;
     // Results of jobs removed before anyone asked, in case the signal
     // overtakes our handling of the StartUnit reply. We subscribe to every
     // job on the host, so most are never asked for: keep the newest few.
