@@ -189,14 +189,13 @@ void BuildService::start(const BuildRequest& request, const Reply<uint64_t>& rep
     }
     auto hash = buildHash(script, options);
     bool skip = options.skipIfUnchanged && lastSuccess(overlay) == hash;
+    // The unit's own environment, for every process systemd starts for it.
+    // Only values of the daemon's: the caller's reach the script alone
+    // (caller-environment, below).
     std::string environment = "SOURCE_DATE_EPOCH=" + std::to_string(sourceDateEpoch(hash)) + "\n" +
                               "LEFT4ME_BUILD_HASH=" + hash + "\n" +
                               // For left4me-build-run, which stops the build there.
                               std::string(logLimitVariable) + "=" + std::to_string(config_.maxLogBytes) + "\n";
-    for (const auto& entry : options.environment)
-    {
-        environment += entry + "\n";
-    }
 
     // Public egress stops short of the host itself: its networks as they are
     // now leave the build's allow list. Not knowing them, no build starts.
