@@ -1,5 +1,6 @@
 #include "builds/build_job.hpp"
 
+#include "builds/exit_record.hpp"
 #include "builds/progress.hpp"
 #include "builds/unit_properties.hpp"
 #include "ops/message_ids.hpp"
@@ -9,6 +10,8 @@
 #include "util/log.hpp"
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
 namespace left4me {
 
@@ -30,10 +33,11 @@ std::string_view toString(JobState state)
     return "failed";
 }
 
-BuildJob::BuildJob(JobInfo info, std::string logPath, BindMount bind, Systemd& systemd)
+BuildJob::BuildJob(JobInfo info, const std::string& jobDir, BindMount bind, Systemd& systemd)
     : info_(std::move(info)),
-      log_(std::move(logPath), [this](uint64_t first, std::vector<std::string>&& lines) { onLog(first, lines); }),
-      bind_(std::move(bind)), systemd_(systemd), alive_(std::make_shared<BuildJob*>(this))
+      log_(jobDir + "/log", [this](uint64_t first, std::vector<std::string>&& lines) { onLog(first, lines); }),
+      exitRecordPath_(jobDir + "/exit/record"), bind_(std::move(bind)), systemd_(systemd),
+      alive_(std::make_shared<BuildJob*>(this))
 {
 }
 
@@ -377,19 +381,38 @@ void BuildJob::collect()
         if (outcome.result == "success" && outcome.execMainStartUsec == 0)
         {
             // systemd had collected the instance and loaded it afresh (a
-            // daemon adopting a build that ended while none watched). The
-            // template keeps failed instances (CollectMode=inactive), so one
-            // that was running and is gone succeeded; one that never got
-            // to run did not.
-            bool ran = job->info_.state == JobState::running;
-            log::notice("The unit " + job->info_.unit + " was collected before it was adopted; it " +
-                            (ran ? "had succeeded" : "never ran"),
-                        {{"UNIT", job->info_.unit}});
-            job->finishWith(ran ? "success" : "resources", ran ? 0 : -1);
-            return;
+            // daemon adopting a build that ended while none watched): the
+            // unit's own ExecStopPost= left how it ended.
+            return job->settleCollected();
         }
         job->finishWith(outcome.result, unit::exitStatus(outcome.execMainCode, outcome.execMainStatus));
     });
+}
+
+void BuildJob::settleCollected()
+{
+    std::ifstream in(exitRecordPath_);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto record = parseExitRecord(text);
+    if (record)
+    {
+        log::notice("The unit " + info_.unit + " was collected before it was adopted; it had ended with result " +
+                        record->result,
+                    {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+        return finishWith(record->result, record->exitStatus);
+    }
+    if (info_.state == JobState::running)
+    {
+        // Seen running, and gone without a record (a unit of a template
+        // older than the record): CollectMode=inactive keeps failed units,
+        // so it succeeded.
+        log::notice("The unit " + info_.unit + " was collected before it was adopted; it had succeeded",
+                    {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+        return finishWith("success", 0);
+    }
+    log::notice("The unit " + info_.unit + " never ran: the daemon that was starting it stopped first",
+                {{"LEFT4ME_JOB", std::to_string(info_.id)}, {"UNIT", info_.unit}});
+    finishWith("interrupted", -1);
 }
 
 void BuildJob::finishWith(std::string result, int32_t exitStatus)

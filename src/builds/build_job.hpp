@@ -72,7 +72,9 @@ class BuildJob
         std::function<void()> finished;
     };
 
-    BuildJob(JobInfo info, std::string logPath, BindMount bind, Systemd& systemd);
+    // JOB_DIR is the job's state directory: its log, and exit/record, which
+    // the unit's ExecStopPost= writes (builds/exit_record.hpp).
+    BuildJob(JobInfo info, const std::string& jobDir, BindMount bind, Systemd& systemd);
     BuildJob(const BuildJob&) = delete;
     BuildJob& operator=(const BuildJob&) = delete;
     ~BuildJob();
@@ -146,6 +148,8 @@ class BuildJob
     void onActiveState(const std::string& state);
     // Asks systemd for the unit's state, then as onActiveState().
     void onActiveStateNow();
+    // Ends a job whose unit systemd collected unseen, from its exit record.
+    void settleCollected();
     void finishWith(std::string result, int32_t exitStatus);
     void changed(const std::vector<std::string>& properties);
     void finished();
@@ -154,6 +158,7 @@ class BuildJob
 
     JobInfo info_;
     LogFile log_;
+    std::string exitRecordPath_;
     BindMount bind_;
     OverlayBinder binder_; // set until the overlay is bound
     GlibSource bindRetry_;

@@ -189,9 +189,9 @@ void BuildService::start(const BuildRequest& request, const Reply<uint64_t>& rep
     }
     auto hash = buildHash(script, options);
     bool skip = options.skipIfUnchanged && lastSuccess(overlay) == hash;
-    // The unit's own environment, for every process systemd starts for it.
-    // Only values of the daemon's: the caller's reach the script alone
-    // (caller-environment, below).
+    // The unit's own environment, for every process systemd starts for it:
+    // the relay, and the ExecStopPost= that runs as root. Only values of the
+    // daemon's; the caller's reach the script alone (caller-environment).
     std::string environment = "SOURCE_DATE_EPOCH=" + std::to_string(sourceDateEpoch(hash)) + "\n" +
                               "LEFT4ME_BUILD_HASH=" + hash + "\n" +
                               // For left4me-build-run, which stops the build there.
@@ -238,6 +238,10 @@ void BuildService::start(const BuildRequest& request, const Reply<uint64_t>& rep
         }
         writeNewFile(stateDir + "/caller-environment", callerEnvironment, 0644);
         LogFile::create(stateDir + "/log");
+        // Where the unit's ExecStopPost= (as root) records how it ended: a
+        // bind in the sandbox, which cannot open it (root's, 0700).
+        fs::create_directory(stateDir + "/exit");
+        fs::permissions(stateDir + "/exit", fs::perms::owner_all);
         if (skip)
         {
             // Nothing will run: the overlay is checked as for a build, but
@@ -297,8 +301,7 @@ void BuildService::start(const BuildRequest& request, const Reply<uint64_t>& rep
     info.createdAt = clock::realtimeUsec();
     info.buildHash = hash;
     uint64_t deadline = info.createdAt + options.limits.timeoutSec * 1000000;
-    auto* raw =
-        publish(std::make_unique<BuildJob>(std::move(info), stateDir + "/log", BindMount(), systemd_), deadline);
+    auto* raw = publish(std::make_unique<BuildJob>(std::move(info), stateDir, BindMount(), systemd_), deadline);
     runningOverlays_[overlay] = id;
     log::info("Build " + std::to_string(id) + " of overlay " + overlay + " starting as " + raw->info().unit,
               {{"MESSAGE_ID", messageId::buildStarted},
@@ -526,7 +529,7 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
             fs::remove_all(stateDir, ignored);
             return;
         }
-        auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount(), systemd_);
+        auto job = std::make_unique<BuildJob>(info, stateDir, BindMount(), systemd_);
         job->restoreEnded(record->log);
         // Its record stays as it is, unless it lacked the log's extent.
         publish(std::move(job), record->deadlineUsec, !record->log);
@@ -537,7 +540,7 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
         // The machine rebooted since: the unit, its overlay bind and its
         // runtime directory went with the old boot, and systemd knows
         // nothing of how the build ended.
-        auto job = std::make_unique<BuildJob>(info, stateDir + "/log", BindMount(), systemd_);
+        auto job = std::make_unique<BuildJob>(info, stateDir, BindMount(), systemd_);
         auto* raw = publish(std::move(job), record->deadlineUsec);
         log::notice("Build " + std::to_string(id) + " of overlay " + info.overlay +
                         " was running when the machine rebooted; it ends with result \"interrupted\"",
@@ -551,8 +554,7 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
     // daemon may have died before it bound the overlay: bind it then.
     auto target = runtimeDir + "/overlay";
     bool bound = kernel_.isMounted(target);
-    auto job =
-        std::make_unique<BuildJob>(info, stateDir + "/log", bound ? BindMount::adopt(target) : BindMount(), systemd_);
+    auto job = std::make_unique<BuildJob>(info, stateDir, bound ? BindMount::adopt(target) : BindMount(), systemd_);
     auto* raw = publish(std::move(job), record->deadlineUsec);
     runningOverlays_[info.overlay] = id;
     uint64_t now = clock::realtimeUsec();

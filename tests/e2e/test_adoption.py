@@ -126,3 +126,54 @@ def test_after_a_reboot_a_build_that_was_running_has_ended_and_nothing_stale_rem
     assert svc.c.run([CTL, "log", job]).stdout == "before\n"
     # And the overlay is free for the next build.
     assert svc.c.run([CTL, "build", "adopt-reboot", "-"], input="echo after\n").stdout == "after\n"
+
+
+def rewrite_record(svc, job, **fields):
+    path = f"/var/lib/left4me-builder/jobs/{job}/job.json"
+    record = json.loads(svc.c.run(["cat", path]).stdout)
+    record.update(fields)
+    svc.c.write(path, json.dumps(record), mode=0o600)
+    return record
+
+
+def test_a_build_recorded_starting_that_ran_and_was_collected_unseen_is_reported_as_it_ended(svc):
+    """The `starting` window: a daemon that bound the overlay and died before
+    it recorded the build running. The build runs on, succeeds and systemd
+    collects its unit; the next daemon has only a `starting` record, and the
+    exit record the unit's ExecStopPost= left."""
+    job = start(svc, "adopt-window", "echo ran; sleep 1\n")
+    svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] == "running", what="the build to run")
+    svc.stop_daemon()
+    rewrite_record(svc, job, state="starting")
+    unit = f"left4me-build@{job}.service"
+    # (list-units, not show: show would load the unit again.)
+    svc.wait_for(lambda: svc.c.run(["systemctl", "list-units", "--all", "--no-legend", unit]).stdout.strip() == "",
+                 what="systemd to collect the unit")
+    svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] in ("succeeded", "failed"),
+                 what="the adopted job to end")
+    status = ctl_json(svc, "status", job)
+    assert (status["State"], status["Result"], status["ExitStatus"]) == ("succeeded", "success", 0)
+    assert svc.c.run([CTL, "log", job]).stdout == "ran\n"
+    assert mounts_of(svc, job) == ""
+
+
+def test_a_build_recorded_starting_whose_unit_never_ran_ends_interrupted(svc):
+    """The daemon wrote the record and died before it asked systemd to start
+    the unit: no unit, no exit record. The next daemon says what it knows."""
+    donor = start(svc, "adopt-never", "true\n")
+    svc.wait_for(lambda: ctl_json(svc, "status", donor)["State"] == "succeeded", what="the donor build to end")
+    svc.stop_daemon()
+    job = str(int(donor) + 1000)
+    jobs = "/var/lib/left4me-builder/jobs"
+    svc.c.sh(f"mkdir -m 0700 {jobs}/{job} && cp -p {jobs}/{donor}/job.json {jobs}/{donor}/script {jobs}/{job}/ "
+             f"&& : > {jobs}/{job}/log")
+    rewrite_record(svc, job, id=int(job), unit=f"left4me-build@{job}.service", state="starting", result="",
+                   exit_status=-1, finished_at=0)
+    svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] in ("succeeded", "failed"),
+                 what="the adopted job to end")
+    status = ctl_json(svc, "status", job)
+    assert (status["State"], status["Result"], status["ExitStatus"]) == ("failed", "interrupted", -1)
+    journal = svc.c.run(["journalctl", "-o", "cat", "-u", "left4me-builderd.service", f"LEFT4ME_JOB={job}"]).stdout
+    assert "never ran" in journal
+    # It holds nothing: its overlay is free.
+    assert svc.c.run([CTL, "build", "adopt-never", "-"], input="echo again\n").stdout == "again\n"

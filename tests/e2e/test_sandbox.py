@@ -139,8 +139,9 @@ __attribute__((constructor)) static void forge(void) { write(1, "\x1e" "forged s
     # The library loads into the script's shell, whose output the relay
     # marks as stdout (the mark byte itself becomes U+FFFD); the relay's own
     # writes stay its own.
-    # Nothing else ran with them: not the relay, whose ld.so would have
-    # complained (the overlay is not there yet when it starts).
+    # Nothing else ran with them: neither the relay (whose ld.so would have
+    # complained, the overlay not being there yet when it starts) nor the
+    # unit's ExecStopPost=, which runs as root.
     assert out["lines"] == ["\ufffdforged stderr line", "MAP=c1m1_hotel"]
 
 

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -35,7 +36,7 @@ struct Harness
         info.id = 7;
         info.overlay = "demo";
         info.unit = unitName;
-        job = std::make_unique<BuildJob>(info, dir.path() + "/log", BindMount(), systemd);
+        job = std::make_unique<BuildJob>(info, dir.path(), BindMount(), systemd);
         BuildJob::Hooks hooks;
         hooks.finished = [this] { ++finished; };
         job->setHooks(hooks);
@@ -219,7 +220,7 @@ TEST_CASE("adoption: a running build is followed on; one collected before the da
         info.overlay = "demo";
         info.unit = "left4me-build@8.service";
         info.state = recorded;
-        h.job = std::make_unique<BuildJob>(info, h.dir.path() + "/log", BindMount(), h.systemd);
+        h.job = std::make_unique<BuildJob>(info, h.dir.path(), BindMount(), h.systemd);
         BuildJob::Hooks hooks;
         hooks.finished = [&] { ++h.finished; };
         h.job->setHooks(hooks);
@@ -235,23 +236,46 @@ TEST_CASE("adoption: a running build is followed on; one collected before the da
         h.systemd.run();
         CHECK(std::string(toString(h.info().state)) == "succeeded");
     }
-    SUBCASE("collected after it ran (CollectMode=inactive keeps failures): it succeeded")
+    SUBCASE("collected after it ran, with its exit record: as the record says")
     {
         adopted(JobState::running);
+        std::filesystem::create_directory(h.dir.path() + "/exit");
+        std::ofstream(h.dir.path() + "/exit/record") << "success exited 0\n";
         h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0}; // loaded afresh
         h.job->adopt(600);
         h.systemd.run();
         CHECK(std::string(toString(h.info().state)) == "succeeded");
         CHECK(h.info().exitStatus == 0);
     }
-    SUBCASE("collected and never seen running: it cannot have run")
+    SUBCASE("collected after it ran, without a record (an older template): CollectMode=inactive keeps failures")
+    {
+        adopted(JobState::running);
+        h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0};
+        h.job->adopt(600);
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "succeeded");
+        CHECK(h.info().exitStatus == 0);
+    }
+    SUBCASE("recorded starting (the daemon died before it saw the unit run), collected, with a record: it ran")
+    {
+        adopted(JobState::starting);
+        std::filesystem::create_directory(h.dir.path() + "/exit");
+        std::ofstream(h.dir.path() + "/exit/record") << "success exited 0\n";
+        h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0};
+        h.job->adopt(600);
+        h.systemd.run();
+        CHECK(std::string(toString(h.info().state)) == "succeeded");
+        CHECK(h.info().result == "success");
+    }
+    SUBCASE("recorded starting, collected, no record: it never ran, and the result says the daemon stopped")
     {
         adopted(JobState::starting);
         h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0};
         h.job->adopt(600);
         h.systemd.run();
         CHECK(std::string(toString(h.info().state)) == "failed");
-        CHECK(h.info().result == "resources");
+        CHECK(h.info().result == "interrupted");
+        CHECK(h.info().exitStatus == -1);
     }
     SUBCASE("the daemon died before it bound the overlay: the adopter binds it for the build's user")
     {
