@@ -2,6 +2,7 @@
 session, with the build installed, plus helpers to drive the real daemon over
 the real system bus as root and as other users."""
 
+import contextlib
 import json
 import os
 import re
@@ -24,10 +25,15 @@ BASE_CONFIG = {"allow_unenforced_limits": True}
 # the build relay's) stderr, which the journal keeps.
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error: ")
 SANITIZER_DROPIN = "/lib/systemd/system/left4me-builderd.service.d/sanitizer.conf"
+# Binaries that must never gain a capability through the daemon.
+SYSTEM_BINARIES = ["/usr/bin/ping", "/usr/bin/python3.11", "/usr/bin/true"]
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "quick: in the about five-minute subset of tools/test --quick")
+    config.addinivalue_line("markers", "plain_daemon: a bound on the daemon's memory, which ASan blurs; tools/test "
+                                       "runs these against the plain build, not the sanitized one")
 
 
 @pytest.fixture(scope="session")
@@ -115,10 +121,13 @@ class Service:
         # Through stdin: a 1 MiB script does not fit in an argument list.
         return self.client("call", method, "-", *extra, user=user, input=json.dumps(list(args)))
 
-    def build(self, overlay, script, user=None, real_uid=None, options=None, cancel_after=None, timeout=60):
+    def build(self, overlay, script, user=None, real_uid=None, options=None, cancel_after=None, cancel_on=None,
+              timeout=60):
         args = ["build", overlay, script, "--options", json.dumps(options or {}), "--timeout", timeout]
         if cancel_after is not None:
             args += ["--cancel-after", cancel_after]
+        if cancel_on is not None:
+            args += ["--cancel-on", cancel_on]
         return self.client(*args, user=user, real_uid=real_uid, timeout=timeout + 30)
 
     def refused(self, method, *args, error, mentions=(), user=None):
@@ -163,13 +172,34 @@ class Service:
         raise AssertionError(f"timed out waiting for {what}")
 
     def snapshot(self):
-        """Everything a call could change: job state, build units, mounts."""
+        """Everything a call could change: job state, build units, mounts,
+        files and their capabilities (the raw xattrs, under /var/lib/left4me
+        and on system binaries an escape would aim at)."""
         return {
             "jobs": self.c.sh("ls /var/lib/left4me-builder/jobs /run/left4me-builder/jobs 2>/dev/null; true").stdout,
             "units": self.c.sh("systemctl list-units --all --plain --no-legend 'left4me-build@*'").stdout,
             "mounts": self.c.sh("findmnt --task 1 -n -o TARGET | grep -v '^/$' | sort").stdout,
             "overlays": self.c.sh("find /var/lib/left4me -printf '%p %u %m\\n' | sort").stdout,
+            "caps": self.c.sh(f"getfattr --absolute-names -R -P -m '^security\\.capability$' -e hex -d "
+                              f"/var/lib/left4me {' '.join(SYSTEM_BINARIES)} 2>/dev/null; true").stdout,
         }
+
+    @contextlib.contextmanager
+    def polkit_reload(self):
+        """Around a change of polkit's rules files: waits until polkitd has
+        loaded them (it reloads on an inotify event, in its own time)."""
+        self.c.run(["systemctl", "start", "polkit.service"])
+        cursor = self.c.run(["journalctl", "-n", "0", "--show-cursor", "-q"]).stdout.split("cursor: ", 1)[1].strip()
+        yield
+
+        def loaded():
+            files = self.c.sh("ls /etc/polkit-1/rules.d/*.rules /usr/share/polkit-1/rules.d/*.rules 2>/dev/null "
+                              "| wc -l").stdout.strip()
+            log = self.c.run(["journalctl", "-u", "polkit.service", "-o", "cat", f"--after-cursor={cursor}"]).stdout
+            counts = re.findall(r"Finished loading, compiling and executing (\d+) rules", log)
+            return counts and counts[-1] == files
+
+        self.wait_for(loaded, what="polkitd to load the changed rules")
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
 """Runs a command on a pseudo-terminal inside the container, as a person at a
 terminal would, and prints {"output": ..., "status": ...} as JSON.
 
-usage: on_terminal.py [--send-after SEC TEXT]... [--sigint-after SEC] -- COMMAND...
+usage: on_terminal.py [--send-on PROMPT TEXT]... [--sigint-on PROMPT] -- COMMAND...
 
---send-after writes TEXT (with \\n for Enter) once SEC seconds have passed;
---sigint-after sends SIGINT to the command's process group, as Ctrl-C does.
+--send-on writes TEXT (with \\n for Enter) once the output shows PROMPT (not
+before: a password prompt discards what was typed before it);
+--sigint-on sends SIGINT to the command's process group, as Ctrl-C does,
+once the output shows PROMPT.
 The command's exit status is reported as the shell would (128+N for a signal).
 """
 
@@ -19,13 +21,13 @@ import time
 
 def main():
     args = sys.argv[1:]
-    sends, sigint_after = [], None
+    sends, sigint_on = [], None
     while args and args[0] != "--":
-        if args[0] == "--send-after":
-            sends.append((float(args[1]), args[2].encode().decode("unicode_escape").encode()))
+        if args[0] == "--send-on":
+            sends.append((args[1].encode(), args[2].encode().decode("unicode_escape").encode()))
             args = args[3:]
-        elif args[0] == "--sigint-after":
-            sigint_after = float(args[1])
+        elif args[0] == "--sigint-on":
+            sigint_on = args[1].encode()
             args = args[2:]
         else:
             sys.exit("unknown option " + args[0])
@@ -41,12 +43,12 @@ def main():
     while True:
         now = time.monotonic() - start
         for item in list(sends):
-            if now >= item[0]:
+            if item[0] in output:
                 os.write(fd, item[1])
                 sends.remove(item)
-        if sigint_after is not None and now >= sigint_after:
+        if sigint_on is not None and sigint_on in output:
             os.killpg(os.getpgid(pid), signal.SIGINT)
-            sigint_after = None
+            sigint_on = None
         ready, _, _ = select.select([fd], [], [], 0.05)
         if ready:
             try:
