@@ -134,7 +134,10 @@ class Service:
         """Calls METHOD and checks the documented refusal: the error ERROR,
         a message naming each of MENTIONS, and nothing changed anywhere."""
         # Up first: activation itself creates the daemon's state directories.
+        # And settled: a build the last test left is adopted and its end
+        # cleaned up a moment after the start.
         self.c.run(["systemctl", "start", "left4me-builderd.service"])
+        self.wait_for(self.builds_settled, what="the daemon to settle the builds that ended while it was down")
         before = self.snapshot()
         answer = self.call(method, *args, user=user)
         assert answer.get("error") == ERROR + error, answer
@@ -142,6 +145,11 @@ class Service:
             assert needle in answer["message"], answer
         assert self.snapshot() == before
         return answer
+
+    def builds_settled(self):
+        """True when every build's runtime directory belongs to a running unit."""
+        jobs = self.c.sh("ls /run/left4me-builder/jobs 2>/dev/null; true").stdout.split()
+        return all(self.unit_property(f"left4me-build@{job}.service", "ActiveState") == "active" for job in jobs)
 
     def overlay(self, name, owner="left4me"):
         path = f"/var/lib/left4me/overlays/{name}"

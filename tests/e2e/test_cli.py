@@ -154,6 +154,7 @@ def test_human_listings_show_the_job(granted):
 
 # -- logs ----------------------------------------------------------------------
 
+@pytest.mark.quick
 def test_log_from_and_a_late_follow_lose_no_line(granted):
     granted.overlay("cli-late")
     script = "for i in $(seq 0 19999); do echo \"line $i\"; [ $((i % 5000)) = 0 ] && sleep 0.5; done; true\n"
@@ -168,6 +169,7 @@ def test_log_from_and_a_late_follow_lose_no_line(granted):
     assert ctl(granted, "log", job, "--from=20000").stdout == ""
 
 
+@pytest.mark.quick
 def test_log_follow_reads_the_lines_of_lost_signals_from_the_stored_log(svc):
     """A follower that misses a range of Log signals (as when the bus drops
     them; here a proxy between it and the bus drops them) prints every line

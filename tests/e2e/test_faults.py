@@ -206,6 +206,7 @@ def test_sigkill_between_setting_capabilities_and_moving_current_rolls_the_capab
     assert caps_state(svc, addon) == AFTER
 
 
+@pytest.mark.quick
 def test_a_failed_move_of_current_restores_the_previous_capabilities_byte_for_byte(svc, addon):
     """The capabilities are set, then the rename that moves `current` fails
     (strace makes the renameat naming `current` fail with EIO): the daemon

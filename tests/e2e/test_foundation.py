@@ -136,6 +136,7 @@ def test_the_build_unit_gets_the_configured_limits(svc):
     assert svc.call("Cancel", job) == {"reply": []}
 
 
+@pytest.mark.quick
 def test_a_build_past_its_timeout_ends_failed_with_result_timeout(svc):
     svc.set_config({"limits": {"timeout_sec": 1}})
     svc.overlay("demo")
@@ -153,6 +154,7 @@ CANCELLED = {
 }
 
 
+@pytest.mark.quick
 def test_cancel_sends_sigterm_then_sigkill_one_second_later(svc):
     """Cancel stops the unit: SIGTERM to every process of the build, SIGKILL
     after TimeoutStopSec=1s. A script that ends on TERM ends at once, by
@@ -278,6 +280,7 @@ def test_with_polkit_masked_every_call_is_denied_as_unavailable(svc):
         svc.c.run(["systemctl", "unmask", "polkit.service"])
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("polkit", ["masked", "frozen"])
 def test_without_polkit_a_caller_still_cancels_its_own_build_and_nobody_elses(svc, polkit):
     """Stopping what one started needs no polkit, so it works while polkitd

@@ -185,6 +185,7 @@ def test_the_corpus_covers_every_method_and_gives_every_documented_option_a_wron
             assert any(set(options) - set(documented) for options in sent), f"{method}: no case with an unknown key"
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_hostile_input_is_refused_by_name_and_changes_nothing(svc, case):
     method, args, error, mentions = case

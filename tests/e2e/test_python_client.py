@@ -88,6 +88,7 @@ def test_lines_of_a_100000_line_build_are_complete_in_order_and_replayed_after_t
           f"({100000 / out['late_seconds']:,.0f} lines/s)")
 
 
+@pytest.mark.quick
 def test_lines_reads_the_lines_of_lost_signals_from_the_stored_log(svc):
     """Job.lines() (through batches()) on a connection that misses a range
     of Log signals: every line arrives once, numbered in order, the gap read
