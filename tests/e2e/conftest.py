@@ -181,15 +181,15 @@ class Service:
 
     def snapshot(self):
         """Everything a call could change: job state, build units, mounts,
-        files and their capabilities (the raw xattrs, under /var/lib/left4me
-        and on system binaries an escape would aim at)."""
+        files, and capabilities (the raw xattrs in the add-ons tree and on
+        system binaries an escape would aim at)."""
         return {
             "jobs": self.c.sh("ls /var/lib/left4me-builder/jobs /run/left4me-builder/jobs 2>/dev/null; true").stdout,
             "units": self.c.sh("systemctl list-units --all --plain --no-legend 'left4me-build@*'").stdout,
             "mounts": self.c.sh("findmnt --task 1 -n -o TARGET | grep -v '^/$' | sort").stdout,
             "overlays": self.c.sh("find /var/lib/left4me -printf '%p %u %m\\n' | sort").stdout,
             "caps": self.c.sh(f"getfattr --absolute-names -R -P -m '^security\\.capability$' -e hex -d "
-                              f"/var/lib/left4me {' '.join(SYSTEM_BINARIES)} 2>/dev/null; true").stdout,
+                              f"/var/lib/left4me/addons {' '.join(SYSTEM_BINARIES)} 2>/dev/null; true").stdout,
         }
 
     @contextlib.contextmanager

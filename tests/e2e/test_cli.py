@@ -28,15 +28,15 @@ def ctl(svc, *args, user="bob", input=None, env=None, timeout=120):
     return svc.c.run([CTL] + [str(a) for a in args], user=user, input=input, env=env, check=False, timeout=timeout)
 
 
-def on_terminal(svc, command, user="bob", sigint_on=None, send_on=()):
-    """Runs COMMAND (a shell line) as USER on a pseudo-terminal; SEND_ON
-    lists (prompt, text) to type once the prompt shows, SIGINT_ON the
-    output after which to press Ctrl-C."""
+def on_terminal(svc, command, user="bob", sigint_on=None, password_on=None):
+    """Runs COMMAND (a shell line) as USER on a pseudo-terminal; PASSWORD_ON
+    is (prompt, text) to type at a password prompt, SIGINT_ON the output
+    after which to press Ctrl-C."""
     args = [PYTHON, ON_TERMINAL]
     if sigint_on is not None:
         args += ["--sigint-on", sigint_on]
-    for prompt, text in send_on:
-        args += ["--send-on", prompt, text]
+    if password_on is not None:
+        args += ["--password-on", *password_on]
     inner = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--reset-env", "--",
              "sh", "-c", command]
     return json.loads(svc.c.run(args + ["--"] + inner, timeout=150).stdout)
@@ -237,7 +237,7 @@ def test_on_a_terminal_polkit_asks_for_a_password_through_pkttyagent(svc):
                     '});\n')
     command = f"echo 'echo built' > /tmp/a && LANG=de_DE.UTF-8 exec {CTL} build cli-auth /tmp/a"
     # PAM's prompt, in German: "Passwort: ".
-    result = on_terminal(svc, command, user="alice", send_on=[("Passw", "cli-test-pw\\n")])
+    result = on_terminal(svc, command, user="alice", password_on=("Passw", "cli-test-pw\\n"))
     assert result["status"] == 0, result
     assert "AUTHENTICATING FOR org.left4me.builder.build" in result["output"]
     # polkitd translated the message for the agent's (German) locale.
