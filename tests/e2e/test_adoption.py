@@ -7,6 +7,7 @@ import json
 import pytest
 
 CTL = "left4me-builderctl"
+JOBS = "/var/lib/left4me-builder/jobs"
 
 
 def ctl_json(svc, *args):
@@ -47,11 +48,15 @@ def test_kill_9_mid_build_the_build_completes_and_a_new_client_sees_it_whole(svc
 
 @pytest.mark.quick
 def test_builds_that_end_while_no_daemon_runs_are_reported_with_their_result(svc):
-    ok = start(svc, "adopt-ok", "echo fine; sleep 1\n")
-    bad = start(svc, "adopt-bad", "echo broken >&2; sleep 1; exit 5\n")
+    # Each says it runs, then waits for its go file.
+    ok = start(svc, "adopt-ok", "echo fine; while [ ! -e go ]; do sleep 0.05; done\n")
+    bad = start(svc, "adopt-bad", "echo broken >&2; while [ ! -e go ]; do sleep 0.05; done; exit 5\n")
+    for job, text in ((ok, "fine"), (bad, "broken")):
+        svc.wait_for(lambda job=job, text=text: text in svc.c.sh(f"cat {JOBS}/{job}/log 2>/dev/null; true").stdout,
+                     what=f"build {job} to run")
     svc.stop_daemon()  # a clean stop (also what an idle exit does); the builds go on
-    # Both end, unwatched.
-    for job in (ok, bad):
+    svc.c.run(["touch", "/var/lib/left4me/overlays/adopt-ok/go", "/var/lib/left4me/overlays/adopt-bad/go"])
+    for job in (ok, bad):  # both end, unwatched
         svc.wait_for(lambda job=job: svc.unit_property(f"left4me-build@{job}.service", "ActiveState")
                      in ("inactive", "failed"), what=f"build {job} to end")
     # The next call activates a new daemon, which finds both and asks
