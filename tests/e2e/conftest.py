@@ -31,7 +31,7 @@ SYSTEM_BINARIES = ["/usr/bin/ping", "/usr/bin/python3.11", "/usr/bin/true"]
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
-    config.addinivalue_line("markers", "quick: in the about five-minute subset of tools/test --quick")
+    config.addinivalue_line("markers", "quick: in the subset tools/test --quick runs (a few minutes)")
     config.addinivalue_line("markers", "plain_daemon: a bound on the daemon's memory, which ASan blurs; tools/test "
                                        "runs these against the plain build, not the sanitized one")
 
