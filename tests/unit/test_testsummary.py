@@ -130,7 +130,8 @@ def test_the_runners_summaries_are_read(output, counts):
     assert testsummary.runner_counts(output) == counts
 
 
-def test_the_steps_file_is_read_as_tools_test_writes_it(tmp_path):
+def test_the_steps_file_is_read_as_tools_test_writes_it_and_ci_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
     steps = tmp_path / "steps"
     steps.write_text(f"step\tbuild\t0\t185\n"
                      f"tests\tunit tests\t0\t5\t{FIXTURES}/all-well.json\tunit,python-client,man\n")
@@ -138,3 +139,5 @@ def test_the_steps_file_is_read_as_tools_test_writes_it(tmp_path):
     steps.write_text(f"tests\tend-to-end\t0\t5\t{FIXTURES}/e2e-not-root.json\te2e\n")
     assert testsummary.main([str(steps)]) == 0
     assert testsummary.main([str(steps), "--ci"]) == 1
+    monkeypatch.setenv("CI", "true")
+    assert testsummary.main([str(steps)]) == 1
