@@ -136,7 +136,7 @@ class Service:
         # Up first: activation itself creates the daemon's state directories.
         # And settled: a build the last test left is adopted and its end
         # cleaned up a moment after the start.
-        self.c.run(["systemctl", "start", "left4me-builderd.service"])
+        self.start_daemon()
         self.wait_for(self.builds_settled, what="the daemon to settle the builds that ended while it was down")
         before = self.snapshot()
         answer = self.call(method, *args, user=user)
@@ -155,6 +155,17 @@ class Service:
         path = f"/var/lib/left4me/overlays/{name}"
         self.c.sh(f"rm -rf {path} && mkdir -p {path} && chown {owner}: {path}")
         return path
+
+    def start_daemon(self):
+        """systemctl start, and once more if systemd could not even spawn
+        the daemon: in the container, a start right after a stop sometimes
+        finds the unit's new cgroup gone (status 219/CGROUP, "Failed to
+        attach to cgroup"), a race inside systemd before the daemon runs."""
+        if self.c.run(["systemctl", "start", "left4me-builderd.service"], check=False).returncode != 0:
+            assert self.unit_property("left4me-builderd.service", "ExecMainStatus") == "219", \
+                self.c.run(["systemctl", "status", "--no-pager", "left4me-builderd.service"], check=False).stdout
+            self.c.run(["systemctl", "reset-failed", "left4me-builderd.service"])
+            self.c.run(["systemctl", "start", "left4me-builderd.service"])
 
     def stop_daemon(self):
         self.c.run(["systemctl", "stop", "left4me-builderd.service"], check=False)
