@@ -7,7 +7,8 @@ flag and has a main loop for signals. Prints one JSON object on stdout.
   client.py call METHOD JSON_ARGS|- [--interactive] [--path P --iface I --signature S] [--disconnect]
       (- reads the arguments from stdin; --disconnect sends the call and
       closes the connection at once, without waiting for the reply)
-  client.py build OVERLAY SCRIPT [--cancel-after SEC] [--options JSON] [--stream]
+  client.py build OVERLAY SCRIPT [--cancel-after SEC | --cancel-on LINE] [--options JSON] [--stream]
+      (--cancel-on cancels the job as soon as LINE arrives)
 """
 
 import argparse
@@ -110,7 +111,7 @@ def get_all(bus, path):
     return reply.unpack()[0]
 
 
-def build(bus, overlay, script, options, cancel_after, timeout, stream=False):
+def build(bus, overlay, script, options, cancel_after, timeout, stream=False, cancel_on=None):
     loop = GLib.MainLoop()
     state = {"job": None, "lines": [], "first_lines": [], "finished": None, "pending": [], "properties": []}
 
@@ -130,6 +131,8 @@ def build(bus, overlay, script, options, cancel_after, timeout, stream=False):
             if first != expected:
                 state.setdefault("gaps", []).append([expected, first])
             state["lines"].extend(lines)
+            if cancel_on is not None and cancel_on in lines and "cancel_sent_at" not in result:
+                do_cancel()
             if stream:
                 for number, line in enumerate(lines, first):
                     print(f"{number:>5} | {line}", flush=True)
@@ -141,6 +144,13 @@ def build(bus, overlay, script, options, cancel_after, timeout, stream=False):
             _iface, changed, _inv = params.unpack()
             state["properties"].append(changed)
 
+    result = {}
+
+    def do_cancel():
+        result["cancel_sent_at"] = time.monotonic()
+        result["cancel"] = call(bus, "Cancel", [state["job"]])
+        return False
+
     bus.signal_subscribe(BUS_NAME, JOB_IFACE, None, None, None, Gio.DBusSignalFlags.NONE, on_signal)
     bus.signal_subscribe(BUS_NAME, "org.freedesktop.DBus.Properties", "PropertiesChanged", None, JOB_IFACE,
                          Gio.DBusSignalFlags.NONE, on_signal)
@@ -148,16 +158,11 @@ def build(bus, overlay, script, options, cancel_after, timeout, stream=False):
     answer = call(bus, "StartBuild", [overlay, script, options])
     if "error" in answer:
         return answer
-    state["job"] = answer["reply"][0]
+    state["job"] = result["job"] = answer["reply"][0]
     for pending in state["pending"]:
         handle(*pending)
-    result = {"job": state["job"]}
 
     if cancel_after is not None:
-        def do_cancel():
-            result["cancel_sent_at"] = time.monotonic()
-            result["cancel"] = call(bus, "Cancel", [state["job"]])
-            return False
         GLib.timeout_add(int(cancel_after * 1000), do_cancel)
 
     if state["finished"] is None:
@@ -197,6 +202,7 @@ def main():
     b.add_argument("script")
     b.add_argument("--options", default="{}")
     b.add_argument("--cancel-after", type=float)
+    b.add_argument("--cancel-on")
     b.add_argument("--timeout", type=int, default=60)
     b.add_argument("--stream", action="store_true", help="print log lines as they arrive, then a summary")
     a = parser.parse_args()
@@ -208,7 +214,8 @@ def main():
         else:
             out = call(bus, a.method, json.loads(args), a.interactive, a.path, a.iface, a.signature)
     else:
-        out = build(bus, a.overlay, a.script, json.loads(a.options), a.cancel_after, a.timeout, a.stream)
+        out = build(bus, a.overlay, a.script, json.loads(a.options), a.cancel_after, a.timeout, a.stream,
+                    a.cancel_on)
         if a.stream:
             if "error" in out:
                 print(f"refused: {out['error']}: {out['message']}")

@@ -2,6 +2,7 @@
 session, with the build installed, plus helpers to drive the real daemon over
 the real system bus as root and as other users."""
 
+import contextlib
 import json
 import os
 import re
@@ -24,10 +25,15 @@ BASE_CONFIG = {"allow_unenforced_limits": True}
 # the build relay's) stderr, which the journal keeps.
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|Sanitizer has encountered|runtime error: ")
 SANITIZER_DROPIN = "/lib/systemd/system/left4me-builderd.service.d/sanitizer.conf"
+# Binaries that must never gain a capability through the daemon.
+SYSTEM_BINARIES = ["/usr/bin/ping", "/usr/bin/python3.11", "/usr/bin/true"]
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "quick: in the subset tools/test --quick runs (a few minutes)")
+    config.addinivalue_line("markers", "plain_daemon: a bound on the daemon's memory, which ASan blurs; tools/test "
+                                       "runs these against the plain build, not the sanitized one")
 
 
 @pytest.fixture(scope="session")
@@ -115,17 +121,23 @@ class Service:
         # Through stdin: a 1 MiB script does not fit in an argument list.
         return self.client("call", method, "-", *extra, user=user, input=json.dumps(list(args)))
 
-    def build(self, overlay, script, user=None, real_uid=None, options=None, cancel_after=None, timeout=60):
+    def build(self, overlay, script, user=None, real_uid=None, options=None, cancel_after=None, cancel_on=None,
+              timeout=60):
         args = ["build", overlay, script, "--options", json.dumps(options or {}), "--timeout", timeout]
         if cancel_after is not None:
             args += ["--cancel-after", cancel_after]
+        if cancel_on is not None:
+            args += ["--cancel-on", cancel_on]
         return self.client(*args, user=user, real_uid=real_uid, timeout=timeout + 30)
 
     def refused(self, method, *args, error, mentions=(), user=None):
         """Calls METHOD and checks the documented refusal: the error ERROR,
         a message naming each of MENTIONS, and nothing changed anywhere."""
         # Up first: activation itself creates the daemon's state directories.
-        self.c.run(["systemctl", "start", "left4me-builderd.service"])
+        # And settled: a build the last test left is adopted and its end
+        # cleaned up a moment after the start.
+        self.start_daemon()
+        self.wait_for(self.builds_settled, what="the daemon to settle the builds that ended while it was down")
         before = self.snapshot()
         answer = self.call(method, *args, user=user)
         assert answer.get("error") == ERROR + error, answer
@@ -134,10 +146,26 @@ class Service:
         assert self.snapshot() == before
         return answer
 
+    def builds_settled(self):
+        """True when every build's runtime directory belongs to a running unit."""
+        jobs = self.c.sh("ls /run/left4me-builder/jobs 2>/dev/null; true").stdout.split()
+        return all(self.unit_property(f"left4me-build@{job}.service", "ActiveState") == "active" for job in jobs)
+
     def overlay(self, name, owner="left4me"):
         path = f"/var/lib/left4me/overlays/{name}"
         self.c.sh(f"rm -rf {path} && mkdir -p {path} && chown {owner}: {path}")
         return path
+
+    def start_daemon(self):
+        """systemctl start, and once more if systemd could not even spawn
+        the daemon: in the container, a start right after a stop sometimes
+        finds the unit's new cgroup gone (status 219/CGROUP, "Failed to
+        attach to cgroup"), a race inside systemd before the daemon runs."""
+        if self.c.run(["systemctl", "start", "left4me-builderd.service"], check=False).returncode != 0:
+            assert self.unit_property("left4me-builderd.service", "ExecMainStatus") == "219", \
+                self.c.run(["systemctl", "status", "--no-pager", "left4me-builderd.service"], check=False).stdout
+            self.c.run(["systemctl", "reset-failed", "left4me-builderd.service"])
+            self.c.run(["systemctl", "start", "left4me-builderd.service"])
 
     def stop_daemon(self):
         self.c.run(["systemctl", "stop", "left4me-builderd.service"], check=False)
@@ -163,13 +191,34 @@ class Service:
         raise AssertionError(f"timed out waiting for {what}")
 
     def snapshot(self):
-        """Everything a call could change: job state, build units, mounts."""
+        """Everything a call could change: job state, build units, mounts,
+        files, and capabilities (the raw xattrs in the add-ons tree and on
+        system binaries an escape would aim at)."""
         return {
             "jobs": self.c.sh("ls /var/lib/left4me-builder/jobs /run/left4me-builder/jobs 2>/dev/null; true").stdout,
             "units": self.c.sh("systemctl list-units --all --plain --no-legend 'left4me-build@*'").stdout,
             "mounts": self.c.sh("findmnt --task 1 -n -o TARGET | grep -v '^/$' | sort").stdout,
             "overlays": self.c.sh("find /var/lib/left4me -printf '%p %u %m\\n' | sort").stdout,
+            "caps": self.c.sh(f"getfattr --absolute-names -R -P -m '^security\\.capability$' -e hex -d "
+                              f"/var/lib/left4me/addons {' '.join(SYSTEM_BINARIES)} 2>/dev/null; true").stdout,
         }
+
+    @contextlib.contextmanager
+    def polkit_reload(self):
+        """Around a change of polkit's rules files: waits until polkitd has
+        loaded them (it reloads on an inotify event, in its own time)."""
+        self.c.run(["systemctl", "start", "polkit.service"])
+        cursor = self.c.run(["journalctl", "-n", "0", "--show-cursor", "-q"]).stdout.split("cursor: ", 1)[1].strip()
+        yield
+
+        def loaded():
+            files = self.c.sh("ls /etc/polkit-1/rules.d/*.rules /usr/share/polkit-1/rules.d/*.rules 2>/dev/null "
+                              "| wc -l").stdout.strip()
+            log = self.c.run(["journalctl", "-u", "polkit.service", "-o", "cat", f"--after-cursor={cursor}"]).stdout
+            counts = re.findall(r"Finished loading, compiling and executing (\d+) rules", log)
+            return counts and counts[-1] == files
+
+        self.wait_for(loaded, what="polkitd to load the changed rules")
 
 
 @pytest.fixture
@@ -178,7 +227,11 @@ def svc(container):
     yield service
     # Leave no test's configuration, rules or running builds for the next.
     container.write("/etc/left4me/builder.json", json.dumps(BASE_CONFIG))
+    # Unmasked only if masked: systemctl unmask reloads systemd every time,
+    # and a start of the daemon right after a reload sometimes fails in the
+    # container (status 219/CGROUP: its old cgroup is still going away).
     container.sh("rm -f /etc/polkit-1/rules.d/*-test-*.rules; "
-                 "systemctl unmask polkit.service; gpasswd -d alice left4me; true", check=False)
+                 "case $(systemctl is-enabled polkit.service) in masked*) systemctl unmask polkit.service;; esac; "
+                 "gpasswd -d alice left4me; true", check=False)
     container.sh("systemctl stop 'left4me-build@*.service'; true", check=False)
     service.stop_daemon()  # the next test starts from the default configuration

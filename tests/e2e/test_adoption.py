@@ -3,9 +3,11 @@ daemon republishes ended jobs, adopts running ones and learns how the ones
 that ended meanwhile ended."""
 
 import json
-import time
+
+import pytest
 
 CTL = "left4me-builderctl"
+JOBS = "/var/lib/left4me-builder/jobs"
 
 
 def ctl_json(svc, *args):
@@ -27,7 +29,7 @@ def mounts_of(svc, job):
 
 def test_kill_9_mid_build_the_build_completes_and_a_new_client_sees_it_whole(svc):
     job = start(svc, "adopt-kill", "for i in $(seq 1 10); do echo tick $i; sleep 0.3; done\n")
-    time.sleep(1)
+    svc.wait_for(lambda: "tick 2" in svc.c.run([CTL, "log", job]).stdout, what="the build to be under way")
     old = main_pid(svc)
     svc.c.run(["kill", "-9", old])
     # Restart=on-failure brings the daemon back without waiting for a call.
@@ -44,11 +46,19 @@ def test_kill_9_mid_build_the_build_completes_and_a_new_client_sees_it_whole(svc
     assert f"Adopting build {job}" in journal
 
 
+@pytest.mark.quick
 def test_builds_that_end_while_no_daemon_runs_are_reported_with_their_result(svc):
-    ok = start(svc, "adopt-ok", "echo fine; sleep 1\n")
-    bad = start(svc, "adopt-bad", "echo broken >&2; sleep 1; exit 5\n")
+    # Each says it runs, then waits for its go file.
+    ok = start(svc, "adopt-ok", "echo fine; while [ ! -e go ]; do sleep 0.05; done\n")
+    bad = start(svc, "adopt-bad", "echo broken >&2; while [ ! -e go ]; do sleep 0.05; done; exit 5\n")
+    for job, text in ((ok, "fine"), (bad, "broken")):
+        svc.wait_for(lambda job=job, text=text: text in svc.c.sh(f"cat {JOBS}/{job}/log 2>/dev/null; true").stdout,
+                     what=f"build {job} to run")
     svc.stop_daemon()  # a clean stop (also what an idle exit does); the builds go on
-    time.sleep(2.5)    # both have ended, unwatched
+    svc.c.run(["touch", "/var/lib/left4me/overlays/adopt-ok/go", "/var/lib/left4me/overlays/adopt-bad/go"])
+    for job in (ok, bad):  # both end, unwatched
+        svc.wait_for(lambda job=job: svc.unit_property(f"left4me-build@{job}.service", "ActiveState")
+                     in ("inactive", "failed"), what=f"build {job} to end")
     # The next call activates a new daemon, which finds both and asks
     # systemd how they ended (a moment after it is on the bus).
     # (An adopted job recorded "starting" may show that first: wait for an end.)
@@ -66,6 +76,7 @@ def test_builds_that_end_while_no_daemon_runs_are_reported_with_their_result(svc
                                    check=False).stdout.strip() != "failed", what="the failed unit to be reset")
 
 
+@pytest.mark.quick
 def test_ended_jobs_stay_queryable_across_daemon_restarts(svc):
     job = start(svc, "adopt-history", "seq 9000; echo kept >&2; printf unterminated\n")
     svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] == "succeeded", what="the build to end")
@@ -95,7 +106,7 @@ def test_ended_jobs_are_removed_past_the_retention_count(svc):
 
     for job in jobs:
         svc.wait_for(lambda job=job: ended_or_removed(job), what=f"job {job} to end")
-    time.sleep(0.5)
+    svc.wait_for(lambda: len(ctl_json(svc, "jobs", "--all")) == 2, what="the oldest jobs to be removed")
     ids = {str(j["Id"]) for j in ctl_json(svc, "jobs", "--all")}
     assert jobs[-2] in ids and jobs[-1] in ids
     assert jobs[0] not in ids and jobs[1] not in ids

@@ -2,7 +2,6 @@
 binaries, set on the checked fd, with atomic activation and rollback."""
 
 import json
-import time
 
 import pytest
 
@@ -36,6 +35,7 @@ def caps_anywhere(svc):
     return svc.c.sh(f"getcap -r {ADDONS} /usr/bin/ping {PYTHON} 2>/dev/null; true").stdout
 
 
+@pytest.mark.quick
 def test_allowed_capabilities_are_set_as_ep_and_work_for_an_unprivileged_user(svc, addon):
     assert svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw", "CAP_BPF"], {}) == {"reply": []}
     assert getcap(svc, f"{addon}/versions/1.0/bin/probe") == "cap_net_raw,cap_bpf=ep"
@@ -55,6 +55,7 @@ def test_allowed_capabilities_are_set_as_ep_and_work_for_an_unprivileged_user(sv
     assert entry["LEFT4ME_CALLER_UID"] == "0"
 
 
+@pytest.mark.quick
 def test_a_capability_outside_the_allowlist_is_refused_and_the_xattr_is_unchanged(svc, addon):
     binary = f"{addon}/versions/1.0/bin/probe"
     svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw"], {})
@@ -66,12 +67,14 @@ def test_a_capability_outside_the_allowlist_is_refused_and_the_xattr_is_unchange
     assert xattr(svc, binary) == before
 
 
+@pytest.mark.quick
 def test_an_unknown_capability_name_is_invalid(svc, addon):
     answer = svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_make_coffee"], {})
     assert answer["error"] == ERROR + "InvalidArgument"
     assert "cap_make_coffee" in answer["message"]
 
 
+@pytest.mark.quick
 @pytest.mark.parametrize("prepare,args,rule", [
     ("ln -s probe versions/1.0/bin/link", ["1.0", "bin/link"], "symlink"),
     ("ln -s 1.0 versions/linked", ["linked", "bin/probe"], "symlink"),
@@ -172,6 +175,7 @@ def test_activate_moves_current_atomically_and_keeps_the_previous_version(svc, a
     assert svc.c.sh(f"ls -A {addon}").stdout.split() == ["current", "versions"]
 
 
+@pytest.mark.quick
 def test_a_failed_activation_restores_current_and_the_previous_capabilities(svc, addon):
     binary = f"{addon}/versions/2.0/bin/probe"
     svc.call("ApplyCaps", "probe", "2.0", "bin/probe", ["cap_bpf"], {})
@@ -186,6 +190,7 @@ def test_a_failed_activation_restores_current_and_the_previous_capabilities(svc,
     assert svc.c.sh(f"ls -A {addon}").stdout.split() == ["current", "versions"]
 
 
+@pytest.mark.quick
 def test_activation_replaces_a_current_link_whose_target_is_not_utf8(svc, addon):
     # The intent records the old target; a link's target is bytes, not text.
     svc.c.run([PYTHON, "-c", f"import os; os.symlink(b'versions/\\xff', b'{addon}/current')"])
@@ -195,6 +200,7 @@ def test_activation_replaces_a_current_link_whose_target_is_not_utf8(svc, addon)
     assert svc.c.sh(f"ls -A {addon}").stdout.split() == ["current", "versions"]
 
 
+@pytest.mark.quick
 def test_an_empty_list_clears_every_capability(svc, addon):
     binary = f"{addon}/versions/1.0/bin/probe"
     svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw", "cap_perfmon"], {})
@@ -204,6 +210,7 @@ def test_an_empty_list_clears_every_capability(svc, addon):
     assert xattr(svc, binary) == ""
 
 
+@pytest.mark.quick
 def test_an_unprivileged_caller_is_denied_and_nothing_changes(svc, addon):
     before = caps_anywhere(svc)
     for user in ("alice", "bob"):  # bob's group may build, not apply capabilities
@@ -213,13 +220,14 @@ def test_an_unprivileged_caller_is_denied_and_nothing_changes(svc, addon):
     assert svc.c.run(["test", "-e", f"{addon}/current"], check=False).returncode != 0
 
 
+@pytest.mark.quick
 def test_the_shipped_caps_rules_example_grants_only_its_dedicated_group(svc, addon):
-    svc.c.run(["cp", "/usr/share/doc/left4me-builderd/examples/60-left4me-builder-caps.rules",
-               "/etc/polkit-1/rules.d/60-test-caps.rules"])
+    with svc.polkit_reload():
+        svc.c.run(["cp", "/usr/share/doc/left4me-builderd/examples/60-left4me-builder-caps.rules",
+                   "/etc/polkit-1/rules.d/60-test-caps.rules"])
     svc.c.run(["groupadd", "-f", "left4me-caps"])
     svc.c.run(["gpasswd", "-a", "alice", "left4me-caps"])
     try:
-        time.sleep(0.5)
         assert svc.call("ApplyCaps", "probe", "1.0", "bin/probe", ["cap_net_raw"], {}, user="alice") == {"reply": []}
         assert svc.call("ApplyCaps", "probe", "1.0", "bin/probe", [], {}, user="bob")["error"] == \
             ERROR + "NotAuthorized"

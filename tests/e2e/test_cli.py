@@ -5,11 +5,11 @@ translations and the shell completion."""
 import json
 import os
 import shlex
-import time
 
 import pytest
 
 from conftest import PYTHON
+from lossy_bus import assert_every_line_once_through_the_gap, follow_through_a_gap
 
 CTL = "left4me-builderctl"
 RULES = "/usr/share/doc/left4me-builderd/examples/50-left4me-builder.rules"
@@ -19,8 +19,8 @@ ON_TERMINAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "on_termi
 @pytest.fixture
 def granted(svc):
     """bob's group may build, as the shipped example rules say."""
-    svc.c.run(["cp", RULES, "/etc/polkit-1/rules.d/50-test-left4me.rules"])
-    time.sleep(0.5)  # polkitd reloads rules on an inotify event
+    with svc.polkit_reload():
+        svc.c.run(["cp", RULES, "/etc/polkit-1/rules.d/50-test-left4me.rules"])
     return svc
 
 
@@ -28,13 +28,15 @@ def ctl(svc, *args, user="bob", input=None, env=None, timeout=120):
     return svc.c.run([CTL] + [str(a) for a in args], user=user, input=input, env=env, check=False, timeout=timeout)
 
 
-def on_terminal(svc, command, user="bob", sigint_after=None, send=()):
-    """Runs COMMAND (a shell line) as USER on a pseudo-terminal."""
+def on_terminal(svc, command, user="bob", sigint_on=None, password_on=None):
+    """Runs COMMAND (a shell line) as USER on a pseudo-terminal; PASSWORD_ON
+    is (prompt, text) to type at a password prompt, SIGINT_ON the output
+    after which to press Ctrl-C."""
     args = [PYTHON, ON_TERMINAL]
-    if sigint_after is not None:
-        args += ["--sigint-after", str(sigint_after)]
-    for after, text in send:
-        args += ["--send-after", str(after), text]
+    if sigint_on is not None:
+        args += ["--sigint-on", sigint_on]
+    if password_on is not None:
+        args += ["--password-on", *password_on]
     inner = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--reset-env", "--",
              "sh", "-c", command]
     return json.loads(svc.c.run(args + ["--"] + inner, timeout=150).stdout)
@@ -46,6 +48,7 @@ def job_state(svc, job):
 
 # -- exit statuses -------------------------------------------------------------
 
+@pytest.mark.quick
 def test_build_streams_the_log_and_exits_with_the_scripts_status(granted):
     granted.overlay("cli-status")
     script = "echo to stdout\necho to stderr >&2\nexit 3\n"
@@ -58,6 +61,7 @@ def test_build_streams_the_log_and_exits_with_the_scripts_status(granted):
     assert (ok.returncode, ok.stdout) == (0, "fine\n")
 
 
+@pytest.mark.quick
 def test_errors_print_the_services_message_and_exit_with_the_documented_code(granted):
     granted.overlay("cli-errors")
     bad = ctl(granted, "build", "../etc", "-", input="true\n")
@@ -80,6 +84,7 @@ def test_errors_print_the_services_message_and_exit_with_the_documented_code(gra
     assert job_state(granted, job) == "cancelled"
 
 
+@pytest.mark.quick
 def test_a_plain_user_is_refused_with_exit_4_and_nothing_runs(svc):
     svc.overlay("cli-denied")
     before = svc.snapshot()
@@ -93,7 +98,7 @@ def test_ctrl_c_cancels_the_build_and_exits_130(granted):
     granted.overlay("cli-sigint")
     script = "trap 'echo stopping; exit 1' TERM\necho started\nsleep 600 & wait\n"
     result = on_terminal(granted, f"printf %s {shlex.quote(script)} > /tmp/s && exec {CTL} build cli-sigint /tmp/s",
-                         sigint_after=2)
+                         sigint_on="started")
     assert result["status"] == 130, result
     assert "started" in result["output"] and "stopping" in result["output"]
     jobs = json.loads(ctl(granted, "--json", "jobs", "--all").stdout)
@@ -109,6 +114,7 @@ def test_a_timeout_exits_124(granted):
 
 # -- --json --------------------------------------------------------------------
 
+@pytest.mark.quick
 def test_json_output_parses_for_every_listing(granted):
     granted.overlay("cli-json")
     run = ctl(granted, "--json", "build", "cli-json", "-", "--env=GREETING=hi", input='echo "$GREETING"\necho oops >&2\nexit 7\n')
@@ -123,13 +129,18 @@ def test_json_output_parses_for_every_listing(granted):
     assert status["Path"] == f"/org/left4me/Builder/job/{job}" and len(status["BuildHash"]) == 64
     everything = json.loads(ctl(granted, "--json", "jobs", "--all").stdout)
     assert any(j["Id"] == int(job) for j in everything)
+    # Without --all: the running jobs only, and there is one.
+    sleeper = ctl(granted, "build", "cli-json", "-", "--no-follow", input="sleep 30\n").stdout.strip()
     running = json.loads(ctl(granted, "--json", "jobs").stdout)
-    assert all(j["State"] in ("starting", "running") for j in running)
+    assert [j["Id"] for j in running] == [int(sleeper)], running
+    assert running[0]["State"] in ("starting", "running"), running
+    assert ctl(granted, "cancel", sleeper).returncode == 0
     assert json.loads(ctl(granted, "--json", "mounts").stdout) == []
     log = [json.loads(line) for line in ctl(granted, "--json", "log", job).stdout.splitlines()]
     assert log == [{"line": 0, "stream": "stdout", "text": "hi"}, {"line": 1, "stream": "stderr", "text": "oops"}]
 
 
+@pytest.mark.quick
 def test_human_listings_show_the_job(granted):
     granted.overlay("cli-human")
     job = ctl(granted, "build", "cli-human", "-", "--no-follow", input="echo one\n").stdout.strip()
@@ -143,17 +154,28 @@ def test_human_listings_show_the_job(granted):
 
 # -- logs ----------------------------------------------------------------------
 
+@pytest.mark.quick
 def test_log_from_and_a_late_follow_lose_no_line(granted):
     granted.overlay("cli-late")
     script = "for i in $(seq 0 19999); do echo \"line $i\"; [ $((i % 5000)) = 0 ] && sleep 0.5; done; true\n"
     job = ctl(granted, "build", "cli-late", "-", "--no-follow", input=script).stdout.strip()
-    time.sleep(0.7)  # attach while it runs, after it has printed some lines
+    # Attach while it runs, after it has printed some lines.
+    granted.wait_for(lambda: ctl(granted, "log", job).stdout != "", what="the first lines")
     follow = ctl(granted, "log", job, "--follow")
     assert follow.returncode == 0
     assert follow.stdout.splitlines() == [f"line {i}" for i in range(20000)]
     tail = ctl(granted, "log", job, "--from=19990").stdout.splitlines()
     assert tail == [f"line {i}" for i in range(19990, 20000)]
     assert ctl(granted, "log", job, "--from=20000").stdout == ""
+
+
+@pytest.mark.quick
+def test_log_follow_reads_the_lines_of_lost_signals_from_the_stored_log(svc):
+    """A follower that misses a range of Log signals (as when the bus drops
+    them; here a proxy between it and the bus drops them) prints every line
+    once, in order: it reads the gap with ReadLog."""
+    report = follow_through_a_gap(svc, "cli-gap", 200000, [CTL, "log", "{job}", "--follow"])
+    assert_every_line_once_through_the_gap(report, 200000)
 
 
 def test_build_follow_is_complete_for_a_long_log(granted):
@@ -206,15 +228,16 @@ def test_on_a_terminal_the_scripts_control_characters_are_shown_not_obeyed(grant
 def test_on_a_terminal_polkit_asks_for_a_password_through_pkttyagent(svc):
     svc.overlay("cli-auth")
     svc.c.sh("echo root:cli-test-pw | chpasswd")
-    svc.c.write("/etc/polkit-1/rules.d/10-test-cli-auth.rules",
-                'polkit.addAdminRule(function(action, subject) { return ["unix-user:root"]; });\n'
-                'polkit.addRule(function(action, subject) {\n'
-                '  if (action.id == "org.left4me.builder.build" && subject.user == "alice")\n'
-                '    return polkit.Result.AUTH_ADMIN;\n'
-                '});\n')
-    time.sleep(0.5)
+    with svc.polkit_reload():
+        svc.c.write("/etc/polkit-1/rules.d/10-test-cli-auth.rules",
+                    'polkit.addAdminRule(function(action, subject) { return ["unix-user:root"]; });\n'
+                    'polkit.addRule(function(action, subject) {\n'
+                    '  if (action.id == "org.left4me.builder.build" && subject.user == "alice")\n'
+                    '    return polkit.Result.AUTH_ADMIN;\n'
+                    '});\n')
     command = f"echo 'echo built' > /tmp/a && LANG=de_DE.UTF-8 exec {CTL} build cli-auth /tmp/a"
-    result = on_terminal(svc, command, user="alice", send=[(2, "cli-test-pw\\n")])
+    # PAM's prompt, in German: "Passwort: ".
+    result = on_terminal(svc, command, user="alice", password_on=("Passw", "cli-test-pw\\n"))
     assert result["status"] == 0, result
     assert "AUTHENTICATING FOR org.left4me.builder.build" in result["output"]
     # polkitd translated the message for the agent's (German) locale.
@@ -230,6 +253,7 @@ def test_on_a_terminal_polkit_asks_for_a_password_through_pkttyagent(svc):
 
 # -- mounts and caps ---------------------------------------------------------------
 
+@pytest.mark.quick
 def test_mount_mounts_and_unmount(svc):
     svc.c.sh("rm -rf /var/lib/left4me/overlays/cli-layer && mkdir -p /var/lib/left4me/overlays/cli-layer && "
              "echo hi > /var/lib/left4me/overlays/cli-layer/file")
@@ -244,6 +268,7 @@ def test_mount_mounts_and_unmount(svc):
     assert json.loads(ctl(svc, "--json", "mounts", user="root").stdout) == []
 
 
+@pytest.mark.quick
 def test_caps_sets_and_clears_capabilities(svc):
     addon = "/var/lib/left4me/addons/cli-probe"
     svc.c.sh(f"rm -rf {addon} && mkdir -p {addon}/versions/1.0 && cp /usr/bin/true {addon}/versions/1.0/probe")
@@ -259,12 +284,14 @@ def test_caps_sets_and_clears_capabilities(svc):
 
 # -- help, translations, completion ----------------------------------------------
 
+@pytest.mark.quick
 @pytest.mark.parametrize("command", ["", "build", "jobs", "status", "log", "cancel", "mount", "unmount", "mounts", "caps"])
 def test_every_command_answers_help(svc, command):
     run = ctl(svc, *([command] if command else []), "--help")
     assert run.returncode == 0 and run.stdout.startswith("Usage: left4me-builderctl")
 
 
+@pytest.mark.quick
 def test_language_de_shows_german(svc):
     # Straight as root: setpriv --reset-env would drop LANGUAGE.
     help_de = ctl(svc, "--help", user=None, env={"LANGUAGE": "de"})
@@ -280,6 +307,7 @@ def test_language_de_shows_german(svc):
     assert "Ein Build-Skript in der left4me-Build-Sandbox ausführen" in actions
 
 
+@pytest.mark.quick
 def test_bash_completion_completes_commands_and_options(svc):
     complete = ("complete_line() { COMP_LINE=$1; COMP_POINT=${#COMP_LINE}; read -ra COMP_WORDS <<< \"$1\"; "
                 "COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _left4me_builderctl; echo \"${COMPREPLY[*]}\"; }; ")

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -47,6 +46,15 @@ def wait_restarted(svc, old):
     svc.wait_for(lambda: "error" in svc.call("Unmount", "no-such-instance"), timeout=20, what="the daemon to answer")
 
 
+def tracer(svc, pid):
+    """The pid of the process tracing PID, "0" if none."""
+    return svc.c.sh(f"grep '^TracerPid:' /proc/{pid}/status").stdout.split()[1]
+
+
+def wait_traced(svc, pid):
+    svc.wait_for(lambda: tracer(svc, pid) != "0", what="strace to attach")
+
+
 def journal(svc):
     return svc.c.run(["journalctl", "--no-pager", "-o", "cat", "-u", UNIT]).stdout
 
@@ -73,6 +81,7 @@ def no_openat2(svc):
     svc.stop_daemon()
 
 
+@pytest.mark.quick
 def test_without_openat2_every_method_that_needs_it_answers_not_supported(svc, no_openat2):
     svc.overlay("nosys")
     svc.c.sh(f"rm -rf {L4M}/installation/nosys {ADDONS}/nosys && mkdir -p {L4M}/installation/nosys "
@@ -131,6 +140,7 @@ def test_a_full_disk_stops_a_build_with_result_log_write_failed_and_keeps_earlie
     assert svc.is_active() == "active"
 
 
+@pytest.mark.quick
 def test_a_full_disk_refuses_a_new_build_and_leaves_nothing_behind(svc, small_jobs_dir):
     svc.overlay("full")
     fill(svc, leave_kib=0)
@@ -173,7 +183,7 @@ def test_sigkill_between_setting_capabilities_and_moving_current_rolls_the_capab
     # set and its temporary link exists, `current` is unchanged.
     strace = in_container(svc, ["strace", "-qq", "-p", pid, "-e", "trace=renameat,renameat2",
                                 "-e", "inject=renameat,renameat2:delay_enter=60000000:when=2"])
-    time.sleep(1)  # attached
+    wait_traced(svc, pid)
     call = in_container(svc, ["busctl", "call", "org.left4me.Builder", "/org/left4me/Builder", "org.left4me.Builder",
                               "ApplyCaps", "sssasa{sv}", "crash", "2.0", "bin/probe", "1", "cap_bpf",
                               "1", "activate", "b", "true"])
@@ -195,6 +205,45 @@ def test_sigkill_between_setting_capabilities_and_moving_current_rolls_the_capab
     # And the same call now goes through.
     assert svc.call("ApplyCaps", "crash", "2.0", "bin/probe", ["cap_bpf"], {"activate": True}) == {"reply": []}
     assert caps_state(svc, addon) == AFTER
+
+
+@pytest.mark.quick
+def test_a_failed_move_of_current_restores_the_previous_capabilities_byte_for_byte(svc, addon):
+    """The capabilities are set, then the rename that moves `current` fails
+    (strace makes the renameat naming `current` fail with EIO): the daemon
+    itself puts the binary's previous security.capability back, reports it,
+    and leaves `current` as it was; no intent stays for the next daemon."""
+    binary = f"{addon}/versions/2.0/bin/probe"
+    svc.c.run(["setcap", "cap_bpf=ep", binary])  # previous capabilities that are not none
+
+    def state():
+        return {"xattr": svc.c.run(["getfattr", "--absolute-names", "-n", "security.capability", "-e", "hex",
+                                    binary]).stdout,
+                "1.0": svc.c.run(["getfattr", "--absolute-names", "-n", "security.capability", "-e", "hex",
+                                  f"{addon}/versions/1.0/bin/probe"]).stdout,
+                "current": svc.c.run(["readlink", f"{addon}/current"]).stdout,
+                "entries": svc.c.sh(f"ls -A {addon}").stdout}
+
+    before = state()
+    assert "security.capability=0x" in before["xattr"] and before["current"] == "versions/1.0\n"
+    pid = main_pid(svc)
+    strace = in_container(svc, ["strace", "-qq", "-p", pid, "-P", "current", "-e", "trace=renameat,renameat2",
+                                "-e", "inject=renameat,renameat2:error=EIO"])
+    wait_traced(svc, pid)
+    try:
+        answer = svc.call("ApplyCaps", "crash", "2.0", "bin/probe", ["cap_net_raw"], {"activate": True})
+    finally:
+        svc.c.run(["kill", tracer(svc, pid)])  # strace detaches on SIGTERM
+        strace.wait(timeout=20)
+    assert answer.get("error") == ERROR + "Failed", answer
+    assert "previous capabilities were restored" in answer["message"], answer
+    assert "Input/output error" in answer["message"], answer  # the injected failure, not another
+    assert state() == before
+    assert svc.c.run(["ls", "-A", "/var/lib/left4me-builder/caps-pending"]).stdout == ""
+    # The same daemon serves on, and the same call now goes through.
+    assert main_pid(svc) == pid
+    assert svc.call("ApplyCaps", "crash", "2.0", "bin/probe", ["cap_net_raw"], {"activate": True}) == {"reply": []}
+    assert svc.c.run(["readlink", f"{addon}/current"]).stdout == "versions/2.0\n"
 
 
 @pytest.mark.slow
@@ -264,7 +313,7 @@ def test_sigkill_while_the_mount_record_is_written_leaves_nothing_mounted_or_rec
     # asks systemd for the unit.
     strace = in_container(svc, ["strace", "-qq", "-p", pid, "-e", "trace=rename",
                                 "-e", "inject=rename:delay_exit=60000000"])
-    time.sleep(1)  # attached
+    wait_traced(svc, pid)
     call = in_container(svc, ["busctl", "call", "org.left4me.Builder", "/org/left4me/Builder", "org.left4me.Builder",
                               "Mount", "sasa{sv}", "crash", "2", *layers, "0"])
     svc.wait_for(lambda: mount_state(svc)["record"], timeout=20, what="the daemon to record the mount")
@@ -288,18 +337,34 @@ def daemon_memory_kib(svc, field):
     return int([l for l in status.splitlines() if l.startswith(field + ":")][0].split()[1])
 
 
+def subscribers(svc, job):
+    """How many connections have asked the bus for the signals of JOB."""
+    rules = json.loads(svc.c.run(["busctl", "call", "--json=short", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                  "org.freedesktop.DBus.Debug.Stats", "GetAllMatchRules"]).stdout)["data"][0]
+    return sum(any(f"path='/org/left4me/Builder/job/{job}'" in rule for rule in connection)
+               for connection in rules.values())
+
+
+def open_fds(svc, pid):
+    return int(svc.c.sh(f"ls /proc/{pid}/fd | wc -l").stdout)
+
+
 @pytest.mark.slow
+@pytest.mark.plain_daemon
 def test_a_frozen_log_subscriber_costs_the_daemon_nothing_and_others_get_every_line(svc):
     svc.overlay("frozen")
-    svc.c.run(["systemctl", "start", UNIT])
-    before = daemon_memory_kib(svc, "VmRSS")
+    # Warm: polkit, the idmap's user namespace and the first build's costs.
+    assert svc.c.run([CTL, "build", "frozen", "-"], input="true\n").returncode == 0
+    pid = main_pid(svc)
+    before, fds = daemon_memory_kib(svc, "VmRSS"), open_fds(svc, pid)
     job = svc.c.run([CTL, "build", "frozen", "-", "--no-follow"],
-                    input="sleep 3; seq 1000000; echo done >&2\n").stdout.strip()
+                    input="while [ ! -e go ]; do sleep 0.05; done; seq 1000000; echo done >&2\n").stdout.strip()
     # Two followers subscribe before the first line; one of them is frozen.
     frozen = svc.c.sh(f"{CTL} log {job} --follow >/dev/null 2>&1 & echo $!").stdout.strip()
     healthy = in_container(svc, ["sh", "-c", f"{CTL} log {job} --follow 2>/dev/null | sha256sum"])
-    time.sleep(1.5)
+    svc.wait_for(lambda: subscribers(svc, job) == 2, what="both followers to subscribe")
     svc.c.run(["kill", "-STOP", frozen])
+    svc.c.run(["touch", f"{L4M}/overlays/frozen/go"])
     try:
         out, _ = healthy.communicate(timeout=300)
         status = json.loads(svc.c.run([CTL, "--json", "status", job]).stdout)
@@ -314,9 +379,12 @@ def test_a_frozen_log_subscriber_costs_the_daemon_nothing_and_others_get_every_l
     # The build itself was not held up.
     assert (status["State"], status["Result"]) == ("succeeded", "success"), status
     # dbus-daemon queues (and at its limit drops) for the frozen reader; the
-    # daemon keeps nothing for it.
+    # daemon keeps nothing for it: no memory, and no file once it is gone.
+    svc.wait_for(lambda: subscribers(svc, job) == 0, what="the followers to go")
+    assert (main_pid(svc), open_fds(svc, pid)) == (pid, fds)
     bound = 256 * 1024 if sanitized(svc.c) else 32 * 1024
     assert peak - before < bound, f"daemon RSS rose from {before} KiB to a peak of {peak} KiB"
+    print(f"\na frozen subscriber: daemon RSS {before} KiB, peak {peak} KiB; {fds} fds before and after")
 
 
 def test_a_stop_while_calls_to_systemd_are_out_exits_cleanly_and_the_build_is_settled(svc):

@@ -6,11 +6,17 @@ nothing changes anywhere (Service.refused compares a snapshot of jobs, units,
 mounts and files), and the daemon keeps answering."""
 
 import json
+import os
+import re
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
+from client import variant_options
 from conftest import ERROR
+
+XML = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dbus", "org.left4me.Builder.xml")
 
 L4M = "/var/lib/left4me"
 OV = f"{L4M}/overlays"
@@ -151,10 +157,37 @@ def case_id(case):
     return f"{method}-{error}-{text}"
 
 
-def test_the_corpus_is_at_least_sixty_cases():
-    assert len(CASES) >= 60
+def manager_methods():
+    """{method: {option: D-Bus type}} of org.left4me.Builder's methods that
+    take arguments, with the options their documentation lists."""
+    methods = {}
+    for interface in ET.parse(XML).getroot().iter("interface"):
+        if interface.get("name") != "org.left4me.Builder":
+            continue
+        for method in interface.iter("method"):
+            if not any(arg.get("direction") == "in" for arg in method.iter("arg")):
+                continue
+            doc = "".join(a.get("value") for a in method.iter("annotation") if a.get("name").endswith("DocString"))
+            options = doc.split("OPTIONS", 1)[1] if "OPTIONS" in doc else ""
+            methods[method.get("name")] = dict(re.findall(r"\b([a-z_]+) \((as|[tubs])\b", options))
+    return methods
 
 
+@pytest.mark.quick
+def test_the_corpus_covers_every_method_and_gives_every_documented_option_a_wrong_type():
+    methods = manager_methods()
+    assert {"StartBuild", "Mount", "ApplyCaps"} <= {m for m, options in methods.items() if options}  # parsed at all
+    assert set(methods) <= {case[0] for case in CASES}, "methods without a hostile case"
+    for method, documented in methods.items():
+        sent = [case[1][-1] for case in CASES if case[0] == method and isinstance(case[1][-1], dict)]
+        wrong = {key for options in sent for key, value in variant_options(options).items()
+                 if key in documented and value.get_type_string() != documented[key]}
+        assert wrong == set(documented), f"{method}: no case sends {set(documented) - wrong} with a wrong type"
+        if documented:
+            assert any(set(options) - set(documented) for options in sent), f"{method}: no case with an unknown key"
+
+
+@pytest.mark.quick
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_hostile_input_is_refused_by_name_and_changes_nothing(svc, case):
     method, args, error, mentions = case

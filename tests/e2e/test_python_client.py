@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import PYTHON
+from lossy_bus import assert_every_line_once_through_the_gap, follow_through_a_gap
 
 RULES = "/usr/share/doc/left4me-builderd/examples/50-left4me-builder.rules"
 EXAMPLES = "/usr/share/doc/left4me-builderd/examples"
@@ -55,16 +56,18 @@ def py(svc, code, user=None, timeout=120):
 def bob(svc):
     """bob (group left4me) may build, as the web app's job worker would, through
     the shipped example rules."""
-    svc.c.run(["cp", RULES, "/etc/polkit-1/rules.d/50-test-left4me.rules"])
-    time.sleep(0.5)  # polkitd reloads rules on an inotify event
+    with svc.polkit_reload():
+        svc.c.run(["cp", RULES, "/etc/polkit-1/rules.d/50-test-left4me.rules"])
     return "bob"
 
 
+@pytest.mark.quick
 def test_the_package_is_installed_for_debians_python(svc):
     out = py(svc, "print(json.dumps(left4me_builder.__file__))")
     assert out == "/usr/lib/python3/dist-packages/left4me_builder/__init__.py"
 
 
+@pytest.mark.quick
 def test_lines_of_a_100000_line_build_are_complete_in_order_and_replayed_after_the_end(svc, bob):
     svc.overlay("big")
     out = py(svc, """
@@ -99,6 +102,23 @@ def test_lines_of_a_100000_line_build_are_complete_in_order_and_replayed_after_t
           f"({100000 / out['late_seconds']:,.0f} lines/s)")
 
 
+@pytest.mark.quick
+def test_lines_reads_the_lines_of_lost_signals_from_the_stored_log(svc):
+    """Job.lines() (through batches()) on a connection that misses a range
+    of Log signals: every line arrives once, numbered in order, the gap read
+    with ReadLog."""
+    driver = textwrap.dedent("""
+        import sys
+        from left4me_builder import Builder
+        for expected, line in enumerate(Builder().job(int(sys.argv[1])).lines()):
+            if line.number != expected:
+                sys.exit(f"line {line.number} came where {expected} was due")
+            print(line.text)
+        """)
+    report = follow_through_a_gap(svc, "py-gap", 200000, [PYTHON, "-c", driver, "{job}"])
+    assert_every_line_once_through_the_gap(report, 200000)
+
+
 def test_lines_joined_mid_build_miss_nothing_and_two_threads_do_not_interfere(svc, bob):
     for name in ("one", "two", "three"):
         svc.overlay(name)
@@ -110,7 +130,8 @@ def test_lines_joined_mid_build_miss_nothing_and_two_threads_do_not_interfere(sv
         results = {}
         def follow(name, builder):
             job = builder.start_build(name, script)
-            time.sleep(0.3)
+            while not job.read_log(0, 1)[1]:  # join once some lines are out
+                time.sleep(0.05)
             results[name] = [line.number == int(line.text) for line in job.lines()].count(True)
         threads = [threading.Thread(target=follow, args=("one", Builder())),
                    threading.Thread(target=follow, args=("two", shared)),
@@ -145,6 +166,7 @@ def test_follow_cancels_when_should_cancel_says_so_even_while_no_line_comes(svc,
     assert out["seconds"] < 5
 
 
+@pytest.mark.quick
 def test_cancel_and_wait(svc, bob):
     svc.overlay("demo")
     out = py(svc, """
@@ -171,6 +193,7 @@ def test_cancel_and_wait(svc, bob):
     assert out["by_id"] == "cancelled"
 
 
+@pytest.mark.quick
 def test_options_and_properties_arrive_with_their_types(svc, bob):
     svc.overlay("demo")
     out = py(svc, """
@@ -194,13 +217,14 @@ def test_options_and_properties_arrive_with_their_types(svc, bob):
     assert out["times"]
 
 
+@pytest.mark.quick
 def test_each_service_error_raises_its_own_class_with_the_services_message(svc, bob):
     svc.overlay("demo")
-    svc.c.write("/etc/polkit-1/rules.d/40-test-challenge.rules",
-                'polkit.addRule(function(action, subject) {\n'
-                '  if (action.id == "org.left4me.builder.mount" && subject.user == "bob")\n'
-                '    return polkit.Result.AUTH_ADMIN;\n});\n')
-    time.sleep(0.5)
+    with svc.polkit_reload():
+        svc.c.write("/etc/polkit-1/rules.d/40-test-challenge.rules",
+                    'polkit.addRule(function(action, subject) {\n'
+                    '  if (action.id == "org.left4me.builder.mount" && subject.user == "bob")\n'
+                    '    return polkit.Result.AUTH_ADMIN;\n});\n')
     as_bob = py(svc, """
         builder = Builder()
         layers = ["/var/lib/left4me/overlays/demo"]
@@ -251,6 +275,7 @@ def layers(svc):
     svc.call("Unmount", "pyinst")
 
 
+@pytest.mark.quick
 def test_mount_and_unmount(svc, layers):
     out = py(svc, f"""
         builder = Builder()
@@ -274,6 +299,7 @@ def test_mount_and_unmount(svc, layers):
     assert " ro," in " " + svc.c.sh(f"findmnt --task 1 -n -o OPTIONS {out['where']}").stdout
 
 
+@pytest.mark.quick
 def test_apply_caps_sets_capabilities_and_activates(svc):
     addon = f"{L4M}/addons/pyprobe"
     svc.c.sh(f"rm -rf {addon} && mkdir -p {addon}/versions/1.0/bin && cp /usr/bin/true {addon}/versions/1.0/bin/probe "

@@ -81,6 +81,7 @@ def status(svc, job):
     return json.loads(svc.c.run(["left4me-builderctl", "--json", "status", job]).stdout)
 
 
+@pytest.mark.quick
 def test_a_mount_whose_start_job_ends_while_systemd_is_off_the_bus_is_answered(svc, layers, hold):  # noqa: F811
     unit = "var-lib-left4me-runtime-away-merged.mount"
     hold(unit)
@@ -108,6 +109,7 @@ def test_a_mount_whose_start_job_ends_while_systemd_is_off_the_bus_is_answered(s
     assert mounts_of(svc, f"{RUNTIME}/away/") == ""
 
 
+@pytest.mark.quick
 def test_a_build_whose_start_job_ends_while_systemd_is_off_the_bus_runs_and_ends(svc, hold):
     # The relay waits for its idmapped overlay, which the daemon binds once
     # it knows the unit runs: without the settling, the build would sit
