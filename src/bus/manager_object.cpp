@@ -10,7 +10,7 @@ namespace left4me {
 ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer,
                              BuildService& builds, MountService& mounts, const CapsService& caps, IdleExit& idle)
     : AdaptorInterfaces(bus, names::managerPath), bus_(bus), config_(config), builds_(builds), mounts_(mounts),
-      caps_(caps), idle_(idle), server_(callers_, authorizer, idle)
+      caps_(caps), server_(callers_, authorizer, idle)
 {
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(

@@ -48,7 +48,6 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     BuildService& builds_;
     MountService& mounts_;
     const CapsService& caps_;
-    IdleExit& idle_;
     // Declared before the job objects, which hold references to them.
     CallerUids callers_;
     ReadBudget reads_;
