@@ -180,11 +180,17 @@ def test_a_build_recorded_starting_whose_unit_never_ran_ends_interrupted(svc):
              f"&& : > {jobs}/{job}/log")
     rewrite_record(svc, job, id=int(job), unit=f"left4me-build@{job}.service", state="starting", result="",
                    exit_status=-1, finished_at=0)
-    svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] in ("succeeded", "failed"),
-                 what="the adopted job to end")
-    status = ctl_json(svc, "status", job)
-    assert (status["State"], status["Result"], status["ExitStatus"]) == ("failed", "interrupted", -1)
-    journal = svc.c.run(["journalctl", "-o", "cat", "-u", "left4me-builderd.service", f"LEFT4ME_JOB={job}"]).stdout
-    assert "never ran" in journal
-    # It holds nothing: its overlay is free.
-    assert svc.c.run([CTL, "build", "adopt-never", "-"], input="echo again\n").stdout == "again\n"
+    try:
+        svc.wait_for(lambda: ctl_json(svc, "status", job)["State"] in ("succeeded", "failed"),
+                     what="the adopted job to end")
+        status = ctl_json(svc, "status", job)
+        assert (status["State"], status["Result"], status["ExitStatus"]) == ("failed", "interrupted", -1)
+        journal = svc.c.run(["journalctl", "-o", "cat", "-u", "left4me-builderd.service",
+                             f"LEFT4ME_JOB={job}"]).stdout
+        assert "never ran" in journal
+        # It holds nothing: its overlay is free.
+        assert svc.c.run([CTL, "build", "adopt-never", "-"], input="echo again\n").stdout == "again\n"
+    finally:
+        # A job id far ahead of the others would be the newest to later tests.
+        svc.stop_daemon()
+        svc.c.run(["rm", "-rf", f"{jobs}/{job}"])

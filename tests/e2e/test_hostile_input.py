@@ -159,7 +159,8 @@ def case_id(case):
 
 def manager_methods():
     """{method: {option: D-Bus type}} of org.left4me.Builder's methods that
-    take arguments, with the options their documentation lists."""
+    take arguments, with the options of their org.left4me.Builder.Options
+    annotation."""
     methods = {}
     for interface in ET.parse(XML).getroot().iter("interface"):
         if interface.get("name") != "org.left4me.Builder":
@@ -167,9 +168,9 @@ def manager_methods():
         for method in interface.iter("method"):
             if not any(arg.get("direction") == "in" for arg in method.iter("arg")):
                 continue
-            doc = "".join(a.get("value") for a in method.iter("annotation") if a.get("name").endswith("DocString"))
-            options = doc.split("OPTIONS", 1)[1] if "OPTIONS" in doc else ""
-            methods[method.get("name")] = dict(re.findall(r"\b([a-z_]+) \((as|[tubs])\b", options))
+            table = " ".join(a.get("value") for a in method.iter("annotation")
+                             if a.get("name") == "org.left4me.Builder.Options")
+            methods[method.get("name")] = dict(re.findall(r"\b([a-z_]+)=(as|[tubs])\b", table))
     return methods
 
 
@@ -180,7 +181,7 @@ def test_the_corpus_covers_every_method_and_gives_every_documented_option_a_wron
     assert set(methods) <= {case[0] for case in CASES}, "methods without a hostile case"
     for method, documented in methods.items():
         sent = [case[1][-1] for case in CASES if case[0] == method and isinstance(case[1][-1], dict)]
-        wrong = {key for options in sent for key, value in variant_options(options).items()
+        wrong = {key for options in sent for key, value in variant_options(options, method).items()
                  if key in documented and value.get_type_string() != documented[key]}
         assert wrong == set(documented), f"{method}: no case sends {set(documented) - wrong} with a wrong type"
         if documented:
