@@ -397,11 +397,15 @@ BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadline
             rememberSuccess(raw->info().overlay, raw->info().buildHash);
         }
         saveRecord(*raw, deadlineUsec);
-        // The mount point went with the mount; its directory goes too. Never
-        // remove_all here: through a mount that is still there it would
-        // delete the overlay's files.
+        // The mount point goes, and then its directory. A job that was
+        // never bound (its unit never ran, or systemd refused it) still has
+        // the empty mount point the start made. Never remove_all here:
+        // through a mount that is still there it would delete the overlay's
+        // files; rmdir of a mount point fails (EBUSY) and leaves it alone.
         std::error_code ignored;
-        fs::remove(paths_.runtimeDir + "/jobs/" + std::to_string(raw->info().id), ignored);
+        auto runtimeDir = paths_.runtimeDir + "/jobs/" + std::to_string(raw->info().id);
+        fs::remove(runtimeDir + "/overlay", ignored);
+        fs::remove(runtimeDir, ignored);
         // Not from inside the job's own callback: from the loop, once.
         if (!pruneSource_)
         {

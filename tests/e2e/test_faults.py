@@ -419,4 +419,6 @@ def test_a_stop_while_calls_to_systemd_are_out_exits_cleanly_and_the_build_is_se
     # The next daemon, activated by the next call, finds the build and ends it.
     svc.wait_for(lambda: json.loads(svc.c.run([CTL, "--json", "status", job]).stdout)["State"] not in
                  ("starting", "running"), timeout=30, what="the build to be settled")
+    # Settled to the end: its runtime directory (the never-used mount point) is gone.
+    assert svc.c.run(["ls", f"/run/left4me-builder/jobs/{job}"], check=False).returncode != 0
     assert svc.build("stop-in-flight", "echo again")["lines"] == ["again"]

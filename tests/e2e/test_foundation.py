@@ -99,6 +99,9 @@ def test_a_build_systemd_refuses_to_start_ends_failed_with_result_resources_and_
     assert out["lines"] == [] and out["finished"] == ["resources", -1]
     assert cli.returncode == 1 and "masked" in cli.stderr, (cli.returncode, cli.stderr)
     assert no_build_mounts(svc)
+    # Nothing of it stays in /run either: not even the empty mount point.
+    job = out["job"].rsplit("/", 1)[1]
+    assert svc.c.run(["ls", f"/run/left4me-builder/jobs/{job}"], check=False).returncode != 0
     assert svc.build("refused", "echo after")["lines"] == ["after"]
 
 
