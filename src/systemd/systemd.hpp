@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <variant>
@@ -62,6 +63,40 @@ struct ServiceUser
     static constexpr uint32_t none = 0xffffffff; // systemd's "unset"
     uint32_t uid = none;
     uint32_t gid = none;
+};
+
+// One symlink or removal EnableUnitFiles/DisableUnitFiles made: systemd's
+// a(sss) of type ("symlink", "unlink"), the path and its target.
+struct UnitFileChange
+{
+    std::string type;
+    std::string path;
+    std::string destination;
+};
+
+// What systemd made of a unit once loaded (LoadUnit): its state, its
+// dependencies, and for a service what it runs as and how. The facts
+// InstallUnits judges an add-on's unit by, parsed by systemd itself.
+struct UnitFacts
+{
+    std::string loadState;     // "loaded", "not-found", "bad-setting", ...
+    std::string activeState;   // "active", "inactive", ...
+    std::string fragmentPath;  // its unit file; empty if none
+    std::string unitFileState; // "enabled", "disabled", ...
+    // Requires, Requisite, Wants, BindsTo, PartOf, Upholds, OnFailure,
+    // OnSuccess, PropagatesReloadTo, ReloadPropagatedFrom, Conflicts,
+    // JoinsNamespaceOf and Triggers, each with the units it names.
+    std::map<std::string, std::vector<std::string>> dependencies;
+    // Service units only.
+    std::string user;
+    std::string group;
+    bool dynamicUser = false;
+    std::vector<std::string> supplementaryGroups;
+    uint64_t ambientCapabilities = 0;
+    // Each command line of ExecStartPre, ExecStart, ... (their ...Ex
+    // properties): the property's name and the command's flags, e.g.
+    // "privileged" for a "+" prefix or PermissionsStartOnly=.
+    std::vector<std::pair<std::string, std::vector<std::string>>> commandFlags;
 };
 
 // A watch that lasts as long as this owner: destroying it (or reset())
@@ -132,6 +167,14 @@ class Systemd
     virtual void reload(Done done) = 0;
     virtual void enableUnitFile(const std::string& unit, Done done) = 0;
     virtual void disableUnitFile(const std::string& unit, Done done) = 0;
+    // EnableUnitFiles of UNITS (RUNTIME: under /run, gone at reboot),
+    // replacing no existing link (an error instead), with the symlinks it
+    // made: what their [Install] sections did. enableUnitFile() replaces.
+    virtual void enableUnitFiles(const std::vector<std::string>& units, bool runtime,
+                                 std::function<void(const SystemdError*, std::vector<UnitFileChange>)> done) = 0;
+    virtual void restartUnit(const std::string& unit, Queued done) = 0;
+    // LoadUnit, then the unit's properties (its Service ones for a service).
+    virtual void unitFacts(const std::string& unit, std::function<void(const SystemdError*, UnitFacts)> done) = 0;
     virtual void serviceOutcome(const std::string& unit,
                                 std::function<void(const SystemdError*, ServiceOutcome)> done) = 0;
     virtual void serviceUser(const std::string& unit, std::function<void(const SystemdError*, ServiceUser)> done) = 0;

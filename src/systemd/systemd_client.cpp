@@ -53,6 +53,28 @@ std::vector<sdbus::Struct<std::string, sdbus::Variant>> toVariants(const std::ve
     return values;
 }
 
+// systemd's a(sasasttttuii) for one kind of command line: path, argv,
+// flags, four timestamps, pid, code, status.
+using CommandsEx = std::vector<sdbus::Struct<std::string, std::vector<std::string>, std::vector<std::string>, uint64_t,
+                                             uint64_t, uint64_t, uint64_t, uint32_t, int32_t, int32_t>>;
+
+void readServiceFacts(const std::map<std::string, sdbus::Variant>& service, UnitFacts& facts)
+{
+    facts.user = variantOr<std::string>(service, "User", "");
+    facts.group = variantOr<std::string>(service, "Group", "");
+    facts.dynamicUser = variantOr<bool>(service, "DynamicUser", false);
+    facts.supplementaryGroups = variantOr<std::vector<std::string>>(service, "SupplementaryGroups", {});
+    facts.ambientCapabilities = variantOr<uint64_t>(service, "AmbientCapabilities", 0);
+    for (const char* name : {"ExecConditionEx", "ExecStartPreEx", "ExecStartEx", "ExecStartPostEx", "ExecReloadEx",
+                             "ExecStopEx", "ExecStopPostEx"})
+    {
+        for (const auto& command : variantOr<CommandsEx>(service, name, {}))
+        {
+            facts.commandFlags.emplace_back(name, command.get<2>());
+        }
+    }
+}
+
 } // namespace
 
 SystemdClient::SystemdClient(sdbus::IConnection& bus)
@@ -367,10 +389,87 @@ void SystemdClient::reload(Done done)
 void SystemdClient::enableUnitFile(const std::string& unit, Done done)
 {
     using Changes = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
+    // force=true: a symlink of an earlier install is replaced, not an error.
     call<bool, Changes>(manager_, managerInterface, "EnableUnitFiles",
                         std::function<void(const SystemdError*, bool, Changes)>(
                             [done = std::move(done)](const SystemdError* error, bool, const Changes&) { done(error); }),
                         std::vector<std::string>{unit}, false, true);
+}
+
+void SystemdClient::enableUnitFiles(const std::vector<std::string>& units, bool runtime,
+                                    std::function<void(const SystemdError*, std::vector<UnitFileChange>)> done)
+{
+    using Changes = std::vector<sdbus::Struct<std::string, std::string, std::string>>;
+    call<bool, Changes>(manager_, managerInterface, "EnableUnitFiles",
+                        std::function<void(const SystemdError*, bool, Changes)>(
+                            [done = std::move(done)](const SystemdError* error, bool, const Changes& changes) {
+                                std::vector<UnitFileChange> plain;
+                                for (const auto& change : changes)
+                                {
+                                    plain.push_back({change.get<0>(), change.get<1>(), change.get<2>()});
+                                }
+                                done(error, std::move(plain));
+                            }),
+                        units, runtime, false);
+}
+
+void SystemdClient::restartUnit(const std::string& unit, Queued done)
+{
+    callManagerForJob("RestartUnit", std::move(done), unit, std::string("replace"));
+}
+
+void SystemdClient::unitFacts(const std::string& unit, std::function<void(const SystemdError*, UnitFacts)> done)
+{
+    using Properties = std::map<std::string, sdbus::Variant>;
+    auto getAll = [this](const std::string& path, const char* interface,
+                         std::function<void(const SystemdError*, Properties)> then) {
+        call<Properties>(proxyAt(path), propertiesInterface, "GetAll", std::move(then), std::string(interface));
+    };
+    // LoadUnit first: GetAll on a unit's path loads it too, but answers
+    // UnknownObject for a name systemd cannot load at all.
+    call<sdbus::ObjectPath>(
+        manager_, managerInterface, "LoadUnit",
+        std::function<void(const SystemdError*, sdbus::ObjectPath)>(
+            [unit, getAll, done = std::move(done)](const SystemdError* error, const sdbus::ObjectPath& path) {
+                if (error != nullptr)
+                {
+                    return done(error, {});
+                }
+                getAll(path, "org.freedesktop.systemd1.Unit",
+                       [unit, path, getAll, done](const SystemdError* error, const Properties& props) {
+                           if (error != nullptr)
+                           {
+                               return done(error, {});
+                           }
+                           UnitFacts facts;
+                           facts.loadState = variantOr<std::string>(props, "LoadState", "");
+                           facts.activeState = variantOr<std::string>(props, "ActiveState", "");
+                           facts.fragmentPath = variantOr<std::string>(props, "FragmentPath", "");
+                           facts.unitFileState = variantOr<std::string>(props, "UnitFileState", "");
+                           for (const char* name :
+                                {"Requires", "Requisite", "Wants", "BindsTo", "PartOf", "Upholds", "OnFailure",
+                                 "OnSuccess", "PropagatesReloadTo", "ReloadPropagatedFrom", "Conflicts",
+                                 "JoinsNamespaceOf", "Triggers"})
+                           {
+                               facts.dependencies[name] = variantOr<std::vector<std::string>>(props, name, {});
+                           }
+                           if (unit.size() < 8 || unit.compare(unit.size() - 8, 8, ".service") != 0 ||
+                               facts.loadState != "loaded")
+                           {
+                               return done(nullptr, std::move(facts));
+                           }
+                           getAll(path, "org.freedesktop.systemd1.Service",
+                                  [facts, done](const SystemdError* error, const Properties& service) mutable {
+                                      if (error != nullptr)
+                                      {
+                                          return done(error, {});
+                                      }
+                                      readServiceFacts(service, facts);
+                                      done(nullptr, std::move(facts));
+                                  });
+                       });
+            }),
+        unit);
 }
 
 void SystemdClient::disableUnitFile(const std::string& unit, Done done)

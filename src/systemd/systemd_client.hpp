@@ -46,6 +46,10 @@ class SystemdClient final : public Systemd
     void reload(Done done) override;
     void enableUnitFile(const std::string& unit, Done done) override;
     void disableUnitFile(const std::string& unit, Done done) override;
+    void enableUnitFiles(const std::vector<std::string>& units, bool runtime,
+                         std::function<void(const SystemdError*, std::vector<UnitFileChange>)> done) override;
+    void restartUnit(const std::string& unit, Queued done) override;
+    void unitFacts(const std::string& unit, std::function<void(const SystemdError*, UnitFacts)> done) override;
     void serviceOutcome(const std::string& unit,
                         std::function<void(const SystemdError*, ServiceOutcome)> done) override;
     void serviceUser(const std::string& unit, std::function<void(const SystemdError*, ServiceUser)> done) override;

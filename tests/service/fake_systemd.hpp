@@ -26,6 +26,9 @@ class FakeSystemd final : public Systemd
         std::vector<UnitProperty> properties; // as set, in order
         bool loaded = true;                   // false: NoSuchUnit for the queries
         int refs = 0;
+        UnitFacts facts;                      // what unitFacts() answers (its activeState is this unit's)
+        std::vector<UnitFileChange> installs; // what enabling it makes
+        bool enabled = false;
     };
 
     std::map<std::string, Unit> units;
@@ -160,11 +163,36 @@ class FakeSystemd final : public Systemd
     }
     void enableUnitFile(const std::string& unit, Done done) override
     {
-        answer("EnableUnitFiles", unit, std::move(done), [] {});
+        answer("EnableUnitFiles", unit, std::move(done), [this, unit] { units[unit].enabled = true; });
     }
     void disableUnitFile(const std::string& unit, Done done) override
     {
-        answer("DisableUnitFiles", unit, std::move(done), [] {});
+        answer("DisableUnitFiles", unit, std::move(done), [this, unit] { units[unit].enabled = false; });
+    }
+    void enableUnitFiles(const std::vector<std::string>& names, bool runtime,
+                         std::function<void(const SystemdError*, std::vector<UnitFileChange>)> done) override
+    {
+        std::vector<UnitFileChange> changes;
+        for (const auto& unit : names)
+        {
+            calls.push_back(std::string(runtime ? "EnableUnitFilesRuntime " : "EnableUnitFiles ") + unit);
+            changes.insert(changes.end(), units[unit].installs.begin(), units[unit].installs.end());
+        }
+        auto error = failure("EnableUnitFiles");
+        later([done, error, changes] { error ? done(&*error, {}) : done(nullptr, changes); });
+    }
+    void restartUnit(const std::string& unit, Queued done) override { start("RestartUnit", unit, std::move(done)); }
+    void unitFacts(const std::string& unit, std::function<void(const SystemdError*, UnitFacts)> done) override
+    {
+        query("LoadUnit", unit, [this, unit, done] {
+            auto facts = units[unit].facts;
+            facts.activeState = units[unit].activeState;
+            if (facts.loadState.empty())
+            {
+                facts.loadState = units[unit].loaded ? "loaded" : "not-found";
+            }
+            done(nullptr, facts);
+        });
     }
     void serviceOutcome(const std::string& unit, std::function<void(const SystemdError*, ServiceOutcome)> done) override
     {
