@@ -14,5 +14,9 @@ inline constexpr const char* mount = N_("Authentication is required to mount the
 inline constexpr const char* unmount = N_("Authentication is required to unmount the overlay of instance $(instance)");
 inline constexpr const char* applyCaps =
     N_("Authentication is required to set capabilities $(capabilities) on $(binary) of add-on $(addon)");
+inline constexpr const char* installUnits =
+    N_("Authentication is required to install the systemd units $(units) of add-on $(addon) $(version)");
+inline constexpr const char* removeUnits =
+    N_("Authentication is required to remove the systemd units of add-on $(addon)");
 
 } // namespace left4me::messages

@@ -39,6 +39,10 @@ const char* errorName(ErrorKind kind)
         return names::error::notMounted;
     case ErrorKind::capabilityNotAllowed:
         return names::error::capabilityNotAllowed;
+    case ErrorKind::unitNotAllowed:
+        return names::error::unitNotAllowed;
+    case ErrorKind::noSuchAddon:
+        return names::error::noSuchAddon;
     case ErrorKind::failed:
         break;
     }

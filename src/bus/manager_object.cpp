@@ -8,9 +8,10 @@
 namespace left4me {
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer,
-                             BuildService& builds, MountService& mounts, const CapsService& caps, IdleExit& idle)
+                             BuildService& builds, MountService& mounts, const CapsService& caps, UnitsService& units,
+                             IdleExit& idle)
     : AdaptorInterfaces(bus, names::managerPath), bus_(bus), config_(config), builds_(builds), mounts_(mounts),
-      caps_(caps), server_(callers_, authorizer, idle)
+      caps_(caps), units_(units), server_(callers_, authorizer, idle)
 {
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(
@@ -23,13 +24,20 @@ ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Auth
     {
         syncMountObject(instance);
     }
+    units_.onChanged([this](const std::string& addon) { syncAddonObject(addon); });
+    for (const auto& [addon, record] : units_.records())
+    {
+        syncAddonObject(addon);
+    }
 }
 
 ManagerObject::~ManagerObject()
 {
     mounts_.onChanged({});
+    units_.onChanged({});
     builds_.onJobRemoved({});
     mountObjects_.clear();
+    addonObjects_.clear();
     jobs_.clear();
     unregisterAdaptor();
 }
@@ -131,6 +139,47 @@ void ManagerObject::ApplyCaps(sdbus::Result<>&& result, std::string addon, std::
                               [this, request](const Reply<Done>& reply) { caps_.apply(request, reply); }};
         },
         [](sdbus::Result<>& r, const Done& done) { sendResult(r, done); });
+}
+
+void ManagerObject::InstallUnits(sdbus::Result<>&& result, std::string addon, std::string version,
+                                 std::vector<std::string> units, std::map<std::string, sdbus::Variant> options)
+{
+    server_.serve<Done>(
+        "InstallUnits", getObject(), std::move(result),
+        [&](const CallContext& call) {
+            auto request = installUnitsRequest(call.uid, std::move(addon), std::move(version), std::move(units),
+                                               decodeOptions(options, unitsOptionTable()));
+            return Plan<Done>{AuthSpec{names::action::manageUnits,
+                                       {{"addon", request.addon},
+                                        {"version", request.version},
+                                        {"units", join(request.units, " ")},
+                                        {"enable", join(request.enable, " ")}},
+                                       messages::installUnits},
+                              [this, request](const Reply<Done>& reply) { units_.install(request, reply); }};
+        },
+        [](sdbus::Result<>& r, const Done& done) { sendResult(r, done); });
+}
+
+void ManagerObject::RemoveUnits(sdbus::Result<>&& result, std::string addon)
+{
+    server_.serve<Done>(
+        "RemoveUnits", getObject(), std::move(result),
+        [&](const CallContext& call) {
+            auto request = removeUnitsRequest(call.uid, std::move(addon));
+            return Plan<Done>{AuthSpec{names::action::manageUnits, {{"addon", request.addon}}, messages::removeUnits},
+                              [this, request](const Reply<Done>& reply) { units_.remove(request, reply); }};
+        },
+        [](sdbus::Result<>& r, const Done& done) { sendResult(r, done); });
+}
+
+void ManagerObject::syncAddonObject(const std::string& addon)
+{
+    // A new installation is a new object: its properties never change.
+    addonObjects_.erase(addon);
+    if (auto record = units_.records().find(addon); record != units_.records().end())
+    {
+        addonObjects_[addon] = std::make_unique<AddonUnitsObject>(bus_, record->second);
+    }
 }
 
 void ManagerObject::syncMountObject(const std::string& instance)

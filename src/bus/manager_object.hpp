@@ -2,12 +2,14 @@
 
 #include "builder_adaptor.h"
 #include "builds/build_service.hpp"
+#include "bus/addon_units_object.hpp"
 #include "bus/call_server.hpp"
 #include "bus/job_object.hpp"
 #include "bus/mount_object.hpp"
 #include "bus/read_budget.hpp"
 #include "caps/caps_service.hpp"
 #include "mounts/mount_service.hpp"
+#include "units/units_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -24,7 +26,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
 {
   public:
     ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer, BuildService& builds,
-                  MountService& mounts, const CapsService& caps, IdleExit& idle);
+                  MountService& mounts, const CapsService& caps, UnitsService& units, IdleExit& idle);
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
     ~ManagerObject();
@@ -38,22 +40,28 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     void Unmount(sdbus::Result<>&& result, std::string instance) override;
     void ApplyCaps(sdbus::Result<>&& result, std::string addon, std::string version, std::string binary,
                    std::vector<std::string> capabilities, std::map<std::string, sdbus::Variant> options) override;
+    void InstallUnits(sdbus::Result<>&& result, std::string addon, std::string version, std::vector<std::string> units,
+                      std::map<std::string, sdbus::Variant> options) override;
+    void RemoveUnits(sdbus::Result<>&& result, std::string addon) override;
 
     // Cancel of job ID by CALL: its owner may; anyone else needs cancel-other.
     Plan<Done> cancelPlan(const CallContext& call, uint64_t id);
     void syncMountObject(const std::string& instance);
+    void syncAddonObject(const std::string& addon);
 
     sdbus::IConnection& bus_;
     const Config& config_;
     BuildService& builds_;
     MountService& mounts_;
     const CapsService& caps_;
+    UnitsService& units_;
     // Declared before the job objects, which hold references to them.
     CallerUids callers_;
     ReadBudget reads_;
     CallServer server_;
     std::map<uint64_t, std::unique_ptr<JobObject>> jobs_;
     std::map<std::string, std::unique_ptr<MountObject>> mountObjects_;
+    std::map<std::string, std::unique_ptr<AddonUnitsObject>> addonObjects_;
 };
 
 } // namespace left4me

@@ -12,6 +12,8 @@ inline constexpr const char* managerInterface = "org.left4me.Builder";
 inline constexpr const char* jobInterface = "org.left4me.Builder.Job";
 inline constexpr const char* mountPathPrefix = "/org/left4me/Builder/mount";
 inline constexpr const char* mountInterface = "org.left4me.Builder.Mount";
+inline constexpr const char* addonPathPrefix = "/org/left4me/Builder/addon";
+inline constexpr const char* addonUnitsInterface = "org.left4me.Builder.AddonUnits";
 
 namespace error {
 inline constexpr const char* notAuthorized = "org.left4me.Builder.Error.NotAuthorized";
@@ -28,6 +30,8 @@ inline constexpr const char* unsupportedFilesystem = "org.left4me.Builder.Error.
 inline constexpr const char* alreadyMounted = "org.left4me.Builder.Error.AlreadyMounted";
 inline constexpr const char* notMounted = "org.left4me.Builder.Error.NotMounted";
 inline constexpr const char* capabilityNotAllowed = "org.left4me.Builder.Error.CapabilityNotAllowed";
+inline constexpr const char* unitNotAllowed = "org.left4me.Builder.Error.UnitNotAllowed";
+inline constexpr const char* noSuchAddon = "org.left4me.Builder.Error.NoSuchAddon";
 inline constexpr const char* failed = "org.left4me.Builder.Error.Failed";
 } // namespace error
 
@@ -36,6 +40,7 @@ inline constexpr const char* build = "org.left4me.builder.build";
 inline constexpr const char* cancelOther = "org.left4me.builder.cancel-other";
 inline constexpr const char* mount = "org.left4me.builder.mount";
 inline constexpr const char* applyCaps = "org.left4me.builder.apply-caps";
+inline constexpr const char* manageUnits = "org.left4me.builder.manage-units";
 } // namespace action
 
 } // namespace left4me::names

@@ -1,5 +1,6 @@
 #include "caps/caps_service.hpp"
 
+#include "addons/addon_files.hpp"
 #include "caps/caps_intent.hpp"
 #include "fs/directory.hpp"
 #include "fs/file_write.hpp"
@@ -9,7 +10,6 @@
 #include "util/join.hpp"
 #include "util/log.hpp"
 #include "util/printable.hpp"
-#include "util/users.hpp"
 
 #include <fcntl.h>
 #include <sys/capability.h>
@@ -34,11 +34,6 @@ namespace {
 
 constexpr const char* xattrName = "security.capability";
 
-[[noreturn]] void invalid(const std::string& message)
-{
-    throw OpError(ErrorKind::invalidArgument, message);
-}
-
 [[noreturn]] void failed(const std::string& message)
 {
     throw OpError(ErrorKind::failed, message);
@@ -47,16 +42,6 @@ constexpr const char* xattrName = "security.capability";
 std::string errnoText(int error)
 {
     return std::strerror(error);
-}
-
-uid_t ownerUid(const std::string& user)
-{
-    auto ids = lookupUser(user);
-    if (!ids)
-    {
-        failed("The configured owner user \"" + user + "\" does not exist; run systemd-sysusers.");
-    }
-    return ids->uid;
 }
 
 // The capability xattr exactly as stored, so a rollback restores it byte
@@ -121,67 +106,6 @@ void setCapabilities(int fd, const std::vector<cap_value_t>& values)
     }
 }
 
-// Maps an openat2 failure on the way to SHOWN to the refusal it means.
-[[noreturn]] void refuseOpen(int error, const std::string& shown, const char* what)
-{
-    switch (error)
-    {
-    case ENOENT:
-        invalid("Argument binary: " + shown + " does not exist.");
-    case ELOOP:
-        invalid("Argument binary: " + shown + " has a symlink in its path; symlinks are refused.");
-    case EXDEV:
-        invalid("Argument binary: " + shown + " leaves the add-on root or crosses a mount point.");
-    case ENOTDIR:
-        invalid("Argument binary: a component of " + shown + " is not a directory.");
-    default:
-        failed(std::string("Cannot open ") + what + " of " + shown + ": " + errnoText(error));
-    }
-}
-
-// The directory that holds the binary, beneath the add-on root, refusing
-// symlinks anywhere: the binary is opened, and its copy made, in it.
-UniqueFd openBinaryDirectory(int rootFd, const std::string& relative, const std::string& shown)
-{
-    UniqueFd dir = openBeneath(rootFd, relative, O_PATH | O_DIRECTORY);
-    if (!dir)
-    {
-        refuseOpen(errno, shown, "the directory");
-    }
-    return dir;
-}
-
-// Opens the binary NAME in the directory DIR_FD, refusing a symlink.
-UniqueFd openBinary(int dirFd, const std::string& name, const std::string& shown)
-{
-    // No O_NOFOLLOW: with O_PATH it would open a trailing symlink itself;
-    // without it RESOLVE_NO_SYMLINKS refuses any symlink with ELOOP.
-    UniqueFd path = openBeneath(dirFd, name, O_PATH);
-    if (!path)
-    {
-        refuseOpen(errno, shown, "the file");
-    }
-    struct stat st
-    {
-    };
-    if (::fstat(path.get(), &st) != 0)
-    {
-        failed("Cannot inspect " + shown + ": " + errnoText(errno));
-    }
-    if (!S_ISREG(st.st_mode))
-    {
-        invalid("Argument binary: " + shown + " must be a regular file, not a directory, FIFO, device or socket.");
-    }
-    // Only now, knowing it is a regular file, open it for real; through the
-    // O_PATH fd, so it is the very file just checked.
-    UniqueFd fd(::open(("/proc/self/fd/" + std::to_string(path.get())).c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd)
-    {
-        failed("Cannot open " + shown + ": " + errnoText(errno));
-    }
-    return fd;
-}
-
 // What carries capabilities must be writable by root alone. A binary the
 // owner user may write keeps its capabilities when rewritten through a
 // shared writable mapping (only write() clears them), and a mapping or
@@ -242,44 +166,6 @@ UniqueFd rootOwnedCopy(int dirFd, int source, const struct stat& st, const std::
         fail("write the copy to disk");
     }
     return copy;
-}
-
-// Returns the stat it checked: its device and inode identify the binary
-// in an ApplyCaps intent.
-struct stat checkBinary(int fd, const std::string& shown, uid_t owner, const std::string& ownerName)
-{
-    struct stat st
-    {
-    };
-    if (::fstat(fd, &st) != 0)
-    {
-        failed("Cannot inspect " + shown + ": " + errnoText(errno));
-    }
-    if (!S_ISREG(st.st_mode))
-    {
-        invalid("Argument binary: " + shown + " must be a regular file.");
-    }
-    if (st.st_nlink != 1)
-    {
-        invalid("Argument binary: " + shown + " has " + std::to_string(st.st_nlink) +
-                " hard links; it must have exactly one, so that no other file can gain capabilities through it.");
-    }
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-    {
-        invalid("Argument binary: " + shown +
-                " is writable by its group or by others; make it writable by its "
-                "owner only (chmod go-w).");
-    }
-    if (st.st_uid != 0 && st.st_uid != owner)
-    {
-        invalid("Argument binary: " + shown + " must be owned by root or by " + ownerName + ", not by uid " +
-                std::to_string(st.st_uid) + ".");
-    }
-    if ((st.st_mode & (S_ISUID | S_ISGID)) != 0)
-    {
-        invalid("Argument binary: " + shown + " is setuid or setgid; such files never get capabilities.");
-    }
-    return st;
 }
 
 UniqueFd openAddon(int rootFd, const std::string& addon)
@@ -360,19 +246,16 @@ void CapsService::apply(const ApplyCapsRequest& request, const Reply<Done>& repl
     const auto& config = config_;
     const auto& check = request.capabilities;
     uid_t owner = ownerUid(config.ownerUser);
-    UniqueFd root = openRoot(config.addonsRoot);
-    if (!root)
-    {
-        failed("The add-ons root " + config.addonsRoot + " cannot be opened: " + errnoText(errno));
-    }
+    UniqueFd root = openAddonsRoot(config.addonsRoot);
     auto addonPath = config.addonsRoot + "/" + request.addon;
     auto relative = request.addon + "/versions/" + request.version + "/" + request.binary;
     auto shown = config.addonsRoot + "/" + relative;
     auto slash = relative.rfind('/');
     auto name = relative.substr(slash + 1);
-    UniqueFd dir = openBinaryDirectory(root.get(), relative.substr(0, slash), shown);
-    UniqueFd fd = openBinary(dir.get(), name, shown);
-    auto st = checkBinary(fd.get(), shown, owner, config.ownerUser);
+    UniqueFd dir = openAddonDirectory(root.get(), relative.substr(0, slash), "binary", shown);
+    UniqueFd fd = openAddonFile(dir.get(), name, "binary", shown);
+    // Its device and inode identify the binary in the intent.
+    auto st = checkAddonFile(fd.get(), "binary", shown, owner, config.ownerUser);
     auto oldXattr = readCapabilityXattr(fd.get());
     auto oldText = currentCapabilityText(fd.get());
     UniqueFd addon;
@@ -513,13 +396,9 @@ void CapsService::settle(const CapsIntent& intent) const
         log::write(priority, message,
                    {{"LEFT4ME_ADDON", intent.addon}, {"LEFT4ME_VERSION", intent.version}, {"LEFT4ME_BINARY", shown}});
     };
-    UniqueFd root = openRoot(config_.addonsRoot);
-    if (!root)
-    {
-        failed("The add-ons root " + config_.addonsRoot + " cannot be opened: " + errnoText(errno));
-    }
+    UniqueFd root = openAddonsRoot(config_.addonsRoot);
     auto slash = relative.rfind('/');
-    UniqueFd dir = openBinaryDirectory(root.get(), relative.substr(0, slash), shown);
+    UniqueFd dir = openAddonDirectory(root.get(), relative.substr(0, slash), "binary", shown);
     if (!intent.tmpName.empty() && ::unlinkat(dir.get(), intent.tmpName.c_str(), 0) == 0)
     {
         report(LOG_NOTICE, "Removed the copy an interrupted ApplyCaps of " + shown + " left beside it");
@@ -537,7 +416,7 @@ void CapsService::settle(const CapsIntent& intent) const
             return;
         }
     }
-    UniqueFd fd = openBinary(dir.get(), relative.substr(slash + 1), shown);
+    UniqueFd fd = openAddonFile(dir.get(), relative.substr(slash + 1), "binary", shown);
     struct stat st
     {
     };

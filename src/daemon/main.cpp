@@ -90,11 +90,13 @@ int run(const left4me::Config& config)
     mounts.recover();
     CapsService caps(config, LEFT4ME_STATE_DIR "/caps-pending");
     caps.recover();
+    UnitsService units(config, {LEFT4ME_STATE_DIR "/addon-units", LEFT4ME_UNIT_DIR, "/run/systemd/system"}, systemd);
+    units.recover();
     IdleExit idle(
         config.idleTimeoutSec, loop.get(),
-        [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy(); },
+        [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy() || units.busy(); },
         [&] { releaseBusName(*bus); });
-    ManagerObject manager(*bus, config, authorizer, builds, mounts, caps, idle);
+    ManagerObject manager(*bus, config, authorizer, builds, mounts, caps, units, idle);
     // After the bus objects' hooks are set, so that recovered jobs are
     // published like new ones.
     builds.recover();

@@ -9,5 +9,7 @@ inline constexpr const char* buildStarted = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a51";
 inline constexpr const char* buildFinished = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a52";
 inline constexpr const char* authorizationDenied = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a53";
 inline constexpr const char* capsApplied = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a54";
+inline constexpr const char* unitsInstalled = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a61";
+inline constexpr const char* unitsRemoved = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a62";
 
 } // namespace left4me::messageId

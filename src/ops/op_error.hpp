@@ -23,6 +23,8 @@ enum class ErrorKind
     alreadyMounted,
     notMounted,
     capabilityNotAllowed,
+    unitNotAllowed,
+    noSuchAddon,
     failed,
 };
 

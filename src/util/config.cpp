@@ -157,6 +157,23 @@ Config parseConfig(std::string_view text)
         {"layer_roots", [&](const Json& v, const std::string& k) { config.layerRoots = pathList(v, k); }},
         {"caps_allowlist", [&](const Json& v, const std::string& k) { config.capsAllowlist = capabilityList(v, k); }},
         {"owner_user", [&](const Json& v, const std::string& k) { config.ownerUser = userName(v, k); }},
+        {"unit_users",
+         [&](const Json& v, const std::string& k) {
+             if (!v.is_array() || v.empty())
+             {
+                 fail(k, "must be a non-empty array of user names");
+             }
+             config.unitUsers.clear();
+             for (const auto& item : v)
+             {
+                 auto name = userName(item, k);
+                 if (name == "root")
+                 {
+                     fail(k, "may not name root: an add-on's units never run as root");
+                 }
+                 config.unitUsers.push_back(name);
+             }
+         }},
         {"sandbox_user",
          [&](const Json& v, const std::string& k) {
              // Obsolete: every build now runs as a dynamic user of its own.

@@ -29,6 +29,9 @@ struct Config
     std::vector<std::string> capsAllowlist = {"cap_net_raw", "cap_net_admin", "cap_net_bind_service", "cap_bpf",
                                               "cap_perfmon"};
     std::string ownerUser = "left4me";
+    // The users an add-on's units may run as (InstallUnits); empty: the
+    // owner user alone. Never root.
+    std::vector<std::string> unitUsers;
     BuildLimits limits;
     uint32_t idleTimeoutSec = 30;
     uint32_t polkitTimeoutSec = 20;

@@ -17,4 +17,7 @@ struct UserIds
 // user does not exist (run systemd-sysusers).
 std::optional<UserIds> lookupUser(const std::string& user);
 
+// The name of group GID; nullopt if it has none.
+std::optional<std::string> groupName(gid_t gid);
+
 } // namespace left4me

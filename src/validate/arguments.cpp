@@ -3,7 +3,6 @@
 #include "util/printable.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace left4me::validate {
 
@@ -46,6 +45,41 @@ Problem instanceName(std::string_view name)
 Problem addonSegment(std::string_view name)
 {
     return segment(name, "_.+-", "[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}");
+}
+
+Problem addonUnitName(std::string_view addon, std::string_view name)
+{
+    auto shown = quoteArgument(name);
+    std::string prefix = std::string(addon) + "-";
+    bool service = name.size() > 8 && name.substr(name.size() - 8) == ".service";
+    bool timer = name.size() > 6 && name.substr(name.size() - 6) == ".timer";
+    if (!service && !timer)
+    {
+        return shown + " is neither a .service nor a .timer unit";
+    }
+    if (name.substr(0, prefix.size()) != prefix)
+    {
+        return shown + " does not start with \"" + prefix + "\": an add-on's units carry its name";
+    }
+    auto stem = name.substr(prefix.size(), name.size() - prefix.size() - (service ? 8 : 6));
+    if (stem.empty())
+    {
+        return shown + " has nothing between \"" + prefix + "\" and its suffix";
+    }
+    if (name.size() > 255)
+    {
+        return shown + " is longer than the 255 characters of a unit name";
+    }
+    for (char c : name)
+    {
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!(alnum || c == ':' || c == '_' || c == '.' || c == '-'))
+        {
+            return shown + " contains " + quoteArgument(std::string_view(&c, 1)) +
+                   "; a unit name here has only letters, digits, ':', '_', '.' and '-' (no templates)";
+        }
+    }
+    return std::nullopt;
 }
 
 Problem script(std::string_view source)

@@ -36,6 +36,13 @@ Problem relativeBinaryPath(std::string_view path);
 
 Problem layers(const std::vector<std::string>& layers);
 
+inline constexpr std::size_t maxAddonUnits = 32;
+
+// A unit file name an add-on may install: "<addon>-NAME.service" or
+// "<addon>-NAME.timer", NAME of [A-Za-z0-9:_.-] (no template, no escapes),
+// at most 255 characters in all, as systemd allows.
+Problem addonUnitName(std::string_view addon, std::string_view name);
+
 // A POSIX-ish user name as sysusers.d accepts it.
 Problem userName(std::string_view name);
 

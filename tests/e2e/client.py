@@ -29,15 +29,6 @@ PATH = "/org/left4me/Builder"
 IFACE = "org.left4me.Builder"
 JOB_IFACE = "org.left4me.Builder.Job"
 
-SIGNATURES = {
-    "StartBuild": "(ssa{sv})",
-    "Cancel": "(o)",
-    "ReadLog": "(tu)",
-    "Mount": "(sasa{sv})",
-    "Unmount": "(s)",
-    "ApplyCaps": "(sssasa{sv})",
-}
-
 # What kind of JSON value each D-Bus type is written as.
 KINDS = {"b": bool, "t": int, "u": int, "i": int, "x": int, "s": str, "as": list}
 
@@ -77,7 +68,7 @@ def variant_options(options, method):
 
 
 def call(bus, method, args, interactive=False, path=PATH, iface=IFACE, signature=None, timeout_ms=60000):
-    signature = signature or SIGNATURES[method]
+    signature = signature or api.method_signature(method)
     args = [variant_options(a, method) if isinstance(a, dict) else a for a in args]
     flags = Gio.DBusCallFlags.ALLOW_INTERACTIVE_AUTHORIZATION if interactive else Gio.DBusCallFlags.NONE
     try:
@@ -94,7 +85,7 @@ def call(bus, method, args, interactive=False, path=PATH, iface=IFACE, signature
 def send_and_disconnect(bus, method, args, path=PATH, iface=IFACE, signature=None):
     """The CVE-2021-3560 shape: the call leaves, its sender is gone before
     the service can ask polkit about it."""
-    signature = signature or SIGNATURES[method]
+    signature = signature or api.method_signature(method)
     args = [variant_options(a, method) if isinstance(a, dict) else a for a in args]
     message = Gio.DBusMessage.new_method_call(BUS_NAME, path, iface, method)
     message.set_body(GLib.Variant(signature, tuple(args)))

@@ -192,8 +192,8 @@ class Service:
 
     def snapshot(self):
         """Everything a call could change: job state, build units, mounts,
-        files, and capabilities (the raw xattrs in the add-ons tree and on
-        system binaries an escape would aim at)."""
+        files, capabilities (the raw xattrs in the add-ons tree and on
+        system binaries an escape would aim at) and unit files."""
         return {
             "jobs": self.c.sh("ls /var/lib/left4me-builder/jobs /run/left4me-builder/jobs 2>/dev/null; true").stdout,
             "units": self.c.sh("systemctl list-units --all --plain --no-legend 'left4me-build@*'").stdout,
@@ -201,6 +201,10 @@ class Service:
             "overlays": self.c.sh("find /var/lib/left4me -printf '%p %u %m\\n' | sort").stdout,
             "caps": self.c.sh(f"getfattr --absolute-names -R -P -m '^security\\.capability$' -e hex -d "
                               f"/var/lib/left4me/addons {' '.join(SYSTEM_BINARIES)} 2>/dev/null; true").stdout,
+            # Unit files and their links (enabled or not), with each file's checksum.
+            "unit files": self.c.sh("find /etc/systemd/system /run/systemd/system \\( -type f -o -type l \\) "
+                                    "-printf '%p %l ' -exec sh -c 'test -f \"$1\" && md5sum < \"$1\" || echo' "
+                                    "_ {} \\; | sort").stdout,
         }
 
     @contextlib.contextmanager

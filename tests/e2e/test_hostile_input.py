@@ -44,7 +44,11 @@ def scene(svc):
         cp /usr/bin/true {L4M}/addons/probe/versions/1.0/bin/probe
         ln -s /usr/bin/ping {L4M}/addons/probe/versions/1.0/bin/symlinked
         ln {L4M}/addons/probe/versions/1.0/bin/probe {L4M}/addons/probe/versions/1.0/bin/hardlinked
-        ln -s 1.0 {L4M}/addons/probe/versions/linked""")
+        ln -s 1.0 {L4M}/addons/probe/versions/linked
+        mkdir {L4M}/addons/probe/versions/1.0/units
+        printf '[Service]\\nUser=left4me\\nExecStart=/bin/true\\n' >{L4M}/addons/probe/versions/1.0/units/probe-a.service
+        printf '[Service]\\nExecStart=/bin/true\\n' >{L4M}/addons/probe/versions/1.0/units/probe-root.service
+        ln -s /lib/systemd/system/ssh.service {L4M}/addons/probe/versions/1.0/units/probe-symlinked.service""")
 
 
 BUILD = "StartBuild"
@@ -148,6 +152,34 @@ CASES = [
     ("ApplyCaps", ["probe", "1.0", "bin/probe", ["c" * 63 + "\u00e9"], {}], "InvalidArgument", "capabilities"),
     ("ApplyCaps", ["probe", "1.0", "bin/probe", [], {"activate": "yes"}], "InvalidArgument", "activate"),
     ("ApplyCaps", ["probe", "1.0", "bin/probe", [], {"force": True}], "InvalidArgument", "force"),
+    # -- InstallUnits: segments as ApplyCaps; unit names carry the add-on's
+    # name and a .service or .timer suffix; the files are read through fds
+    ("InstallUnits", ["..", "1.0", ["probe-a.service"], {}], "InvalidArgument", "addon"),
+    ("InstallUnits", ["probe", "../1.0", ["probe-a.service"], {}], "InvalidArgument", "version"),
+    ("InstallUnits", ["probe", "1.0", [], {}], "InvalidArgument", "units"),
+    ("InstallUnits", ["probe", "1.0", ["ssh.service"], {}], "InvalidArgument", "ssh.service"),
+    ("InstallUnits", ["probe", "1.0", ["left4me-builderd.service"], {}], "InvalidArgument", "probe-"),
+    ("InstallUnits", ["probe", "1.0", ["probe-a.socket"], {}], "InvalidArgument", "probe-a.socket"),
+    ("InstallUnits", ["probe", "1.0", ["probe-../../x.service"], {}], "InvalidArgument", "units"),
+    ("InstallUnits", ["probe", "1.0", ["probe-a@.service"], {}], "InvalidArgument", "templates"),
+    ("InstallUnits", ["probe", "1.0", ["probe-a.service", "probe-a.service"], {}], "InvalidArgument", "twice"),
+    ("InstallUnits", ["probe", "1.0", [f"probe-{i}.service" for i in range(33)], {}], "InvalidArgument", "limit"),
+    ("InstallUnits", ["probe", "1.0", ["probe-missing.service"], {}], "InvalidArgument", "probe-missing.service"),
+    ("InstallUnits", ["probe", "linked", ["probe-a.service"], {}], "InvalidArgument", "linked"),
+    ("InstallUnits", ["probe", "1.0", ["probe-symlinked.service"], {}], "InvalidArgument", "symlinked"),
+    ("InstallUnits", ["probe", "1.0", ["probe-a.service"], {"enable": ["probe-b.service"]}],
+     "InvalidArgument", "probe-b.service"),
+    ("InstallUnits", ["probe", "1.0", ["probe-a.service"], {"now": True}], "InvalidArgument", "enable"),
+    ("InstallUnits", ["probe", "1.0", ["probe-a.service"], {"enable": "probe-a.service"}], "InvalidArgument",
+     "enable"),
+    ("InstallUnits", ["probe", "1.0", ["probe-a.service"], {"enable": ["probe-a.service"], "now": "yes"}],
+     "InvalidArgument", "now"),
+    ("InstallUnits", ["probe", "1.0", ["probe-a.service"], {"force": True}], "InvalidArgument", "force"),
+    ("InstallUnits", ["probe", "1.0", ["probe-root.service"], {}], "UnitNotAllowed", "probe-root.service"),
+    # -- RemoveUnits: one segment, an add-on that has units
+    ("RemoveUnits", ["../probe"], "InvalidArgument", "addon"),
+    ("RemoveUnits", [""], "InvalidArgument", "addon"),
+    ("RemoveUnits", ["nosuch"], "NoSuchAddon", "nosuch"),
 ]
 
 
