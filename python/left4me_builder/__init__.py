@@ -130,7 +130,7 @@ Why Gio (python3-gi) and nothing else
   used: its match rule would receive every Log signal of every job.
 """
 
-from ._client import DEFAULT_RESTART_TIMEOUT, DEFAULT_TIMEOUT, Builder, Job, JobInfo, Result
+from ._client import DEFAULT_RESTART_TIMEOUT, DEFAULT_TIMEOUT, AddonUnits, Builder, Job, JobInfo, Result
 from ._errors import (
     AlreadyMounted,
     AuthorizationUnavailable,
@@ -147,12 +147,14 @@ from ._errors import (
     InvalidArgument,
     LimitsExceeded,
     LimitsUnenforceable,
+    NoSuchAddon,
     NoSuchJob,
     NotAuthorized,
     NotMounted,
     NotSupported,
     Retryable,
     ServiceLost,
+    UnitNotAllowed,
     UnsupportedFilesystem,
 )
 from ._log import STDERR_MARK, LogLine, parse_progress, split_stream
@@ -165,5 +167,6 @@ __all__ = [
     "BuilderError", "Retryable", "BusError", "Disconnected", "CallTimeout", "ServiceLost",
     "AlreadyMounted", "AuthorizationUnavailable", "Busy", "CapabilityNotAllowed", "Failed",
     "InteractiveAuthorizationRequired", "InvalidArgument", "LimitsExceeded", "LimitsUnenforceable", "NoSuchJob",
-    "NotAuthorized", "NotMounted", "NotSupported", "UnsupportedFilesystem",
+    "NoSuchAddon", "NotAuthorized", "NotMounted", "NotSupported", "UnitNotAllowed", "UnsupportedFilesystem",
+    "AddonUnits",
 ]

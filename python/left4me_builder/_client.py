@@ -17,13 +17,14 @@ from . import _transport
 from ._errors import BuilderError, BusError, CallTimeout, Disconnected, NoSuchJob, ServiceLost, from_gerror
 from ._events import APPEARED, BUS_NAME, FINISHED, JOB_INTERFACE, VANISHED, JobEvents, Mark
 from ._log import LogLine, log_lines, merge, parse_progress
-from ._options import APPLY_CAPS_OPTIONS, BUILD_OPTIONS, MOUNT_OPTIONS, pack_options
+from ._options import APPLY_CAPS_OPTIONS, BUILD_OPTIONS, INSTALL_UNITS_OPTIONS, MOUNT_OPTIONS, pack_options
 
 MANAGER_PATH = "/org/left4me/Builder"
 MANAGER_INTERFACE = "org.left4me.Builder"
 JOB_PATH_PREFIX = MANAGER_PATH + "/job/"
 PROPERTIES_INTERFACE = "org.freedesktop.DBus.Properties"
 OBJECT_MANAGER_INTERFACE = "org.freedesktop.DBus.ObjectManager"
+ADDON_UNITS_INTERFACE = "org.left4me.Builder.AddonUnits"
 
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 # ReadLog's ceiling, and the fastest page: each call costs the daemon a
@@ -83,6 +84,17 @@ class Result:
     @property
     def ended(self) -> bool:
         return self.state in TERMINAL_STATES
+
+
+@dataclasses.dataclass(frozen=True)
+class AddonUnits:
+    """An add-on's installed units (Builder.addon_units()): the VERSION
+    they came from, the UNITS and those of them ENABLED."""
+
+    addon: str
+    version: str
+    units: List[str]
+    enabled: List[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -263,6 +275,35 @@ class Builder:
         options = pack_options({"activate": activate}, APPLY_CAPS_OPTIONS)
         self.call(MANAGER_PATH, MANAGER_INTERFACE, "ApplyCaps", "(sssasa{sv})",
                   (addon, version, binary, list(capabilities), options))
+
+    def install_units(self, addon: str, version: str, units: Sequence[str], *,
+                      enable: Optional[Sequence[str]] = None, now: bool = False) -> None:
+        """Installs the add-on's systemd UNITS from its VERSION's units/
+        directory in place of its previous ones, as one step; ENABLE names
+        those to enable and NOW starts (or restarts) them. A unit that would
+        run as root or reach beyond the add-on is UnitNotAllowed; a failed
+        step puts the previous units back and raises Failed."""
+        options = pack_options({"enable": list(enable) if enable else None, "now": now or None},
+                               INSTALL_UNITS_OPTIONS)
+        self.call(MANAGER_PATH, MANAGER_INTERFACE, "InstallUnits", "(ssasa{sv})",
+                  (addon, version, list(units), options))
+
+    def remove_units(self, addon: str) -> None:
+        """Stops, disables and removes the add-on's units (none: nothing
+        happens; an add-on that does not exist at all is NoSuchAddon)."""
+        self.call(MANAGER_PATH, MANAGER_INTERFACE, "RemoveUnits", "(s)", (addon,))
+
+    def addon_units(self) -> List["AddonUnits"]:
+        """The add-ons with units installed, by name, from one call."""
+        reply = self.call(MANAGER_PATH, OBJECT_MANAGER_INTERFACE, "GetManagedObjects",
+                          reply_type="(a{oa{sa{sv}}})")
+        found = []
+        for _path, interfaces in reply.get_child_value(0).unpack().items():
+            properties = interfaces.get(ADDON_UNITS_INTERFACE)
+            if properties is not None:
+                found.append(AddonUnits(str(properties["Addon"]), str(properties["Version"]),
+                                        list(properties["Units"]), list(properties["Enabled"])))
+        return sorted(found, key=lambda addon: addon.addon)
 
     def jobs(self, *, owner: Optional[int] = None, state: Union[str, Collection[str], None] = None) -> List["Job"]:
         """The jobs the service knows (running ones, and ended ones until the

@@ -114,6 +114,16 @@ class CapabilityNotAllowed(BuilderError):
     """A capability outside the configured allowlist."""
 
 
+class UnitNotAllowed(BuilderError):
+    """An add-on's unit would run as root, as a user outside unit_users,
+    with privileges, or reach beyond the add-on's own units; the message
+    names the unit and the setting."""
+
+
+class NoSuchAddon(BuilderError):
+    """The add-on has no units installed and does not exist."""
+
+
 class Failed(BuilderError):
     """The operation failed; the message names the step."""
 

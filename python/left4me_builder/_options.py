@@ -1,4 +1,4 @@
-"""The a{sv} options of StartBuild, Mount and ApplyCaps, by name and D-Bus
+"""The a{sv} options of StartBuild, Mount, ApplyCaps and InstallUnits, by name and D-Bus
 type: the option tables of the XML (its org.left4me.Builder.Options
 annotations), which tests/client/test_client_pure.py checks these against."""
 
@@ -20,6 +20,7 @@ BUILD_OPTIONS = {
 }
 MOUNT_OPTIONS = {"read_only": "b", "persistent": "b"}
 APPLY_CAPS_OPTIONS = {"activate": "b"}
+INSTALL_UNITS_OPTIONS = {"enable": "as", "now": "b"}
 
 _INT_BITS = {"t": 64, "u": 32}
 

@@ -104,6 +104,14 @@ const std::vector<CommandSpec>& commands()
          3,
          any,
          {{"activate", "", N_("Then make VERSION the add-on's current version")}}},
+        {"units",
+         "install ADDON VERSION UNIT...|remove ADDON|list",
+         N_("Install an add-on's systemd units from its version's units/ directory, remove them, or list them"),
+         1,
+         any,
+         {{"enable", "UNIT", N_("install: enable UNIT (may be given more than once)"), true},
+          {"now", "", N_("install: also start the enabled units, or restart them")},
+          {"no-legend", "", N_("list: print no column headers")}}},
     };
     return list;
 }

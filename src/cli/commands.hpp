@@ -17,5 +17,6 @@ int runMount(Session& session, const CommandLine& line);
 int runUnmount(Session& session, const CommandLine& line);
 int runMounts(Session& session, const CommandLine& line);
 int runCaps(Session& session, const CommandLine& line);
+int runUnits(Session& session, const CommandLine& line);
 
 } // namespace left4me::cli

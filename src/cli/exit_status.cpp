@@ -12,7 +12,7 @@ bool isEndedState(std::string_view state)
 int exitCodeForError(std::string_view name)
 {
     namespace error = names::error;
-    if (name == error::invalidArgument || name == error::capabilityNotAllowed ||
+    if (name == error::invalidArgument || name == error::capabilityNotAllowed || name == error::unitNotAllowed ||
         name == "org.freedesktop.DBus.Error.InvalidArgs")
     {
         return exit_code::usage;
@@ -23,7 +23,8 @@ int exitCodeForError(std::string_view name)
     {
         return exit_code::notAuthorized;
     }
-    if (name == error::noSuchJob || name == error::notMounted || name == "org.freedesktop.DBus.Error.UnknownObject")
+    if (name == error::noSuchJob || name == error::notMounted || name == error::noSuchAddon ||
+        name == "org.freedesktop.DBus.Error.UnknownObject")
     {
         return exit_code::notFound;
     }

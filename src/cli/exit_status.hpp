@@ -9,9 +9,9 @@ namespace left4me::cli {
 namespace exit_code {
 inline constexpr int success = 0;
 inline constexpr int failure = 1;       // any other error of the service or the bus
-inline constexpr int usage = 2;         // bad command line, InvalidArgument, CapabilityNotAllowed
+inline constexpr int usage = 2;         // bad command line, InvalidArgument, CapabilityNotAllowed, UnitNotAllowed
 inline constexpr int notAuthorized = 4; // NotAuthorized, InteractiveAuthorizationRequired, AuthorizationUnavailable
-inline constexpr int notFound = 5;      // NoSuchJob, NotMounted, an unknown job
+inline constexpr int notFound = 5;      // NoSuchJob, NotMounted, NoSuchAddon, an unknown job
 inline constexpr int timedOut = 124;    // a build ended with result "timeout", as timeout(1)
 inline constexpr int interrupted = 130; // SIGINT, as a shell reports it
 } // namespace exit_code

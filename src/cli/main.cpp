@@ -68,7 +68,7 @@ const std::map<std::string_view, Runner>& runners()
 {
     static const std::map<std::string_view, Runner> table = {
         {"build", runBuild}, {"jobs", runJobs},       {"status", runStatus}, {"log", runLog},   {"cancel", runCancel},
-        {"mount", runMount}, {"unmount", runUnmount}, {"mounts", runMounts}, {"caps", runCaps},
+        {"mount", runMount}, {"unmount", runUnmount}, {"mounts", runMounts}, {"caps", runCaps}, {"units", runUnits},
     };
     return table;
 }

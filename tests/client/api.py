@@ -36,3 +36,12 @@ def method_options(method):
                 return dict(entry.split("=", 1) for entry in table.split())
         return {}
     raise KeyError(f"no method {method} in the XML")
+
+
+def method_signature(method):
+    """The (...) signature of METHOD's in arguments, as the XML declares them."""
+    for each in node_info().interfaces:
+        info = each.lookup_method(method)
+        if info is not None:
+            return "(" + "".join(arg.signature for arg in info.in_args) + ")"
+    raise KeyError(f"no method {method} in the XML")
