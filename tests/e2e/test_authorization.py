@@ -3,7 +3,7 @@ arguments by four callers:
 
 - root;
 - gina, whose groups rules.d files grant every action (the shipped example
-  rules for build, cancel-other and apply-caps, a test rule for mount);
+  rules for build, cancel-other, mount, apply-caps and manage-units);
 - alice, a plain user;
 - alice again, disconnecting as soon as the call has left (the shape of
   CVE-2021-3560, where polkit mistook a vanished caller for root).
@@ -25,9 +25,6 @@ XML = os.path.join(HERE, "..", "..", "dbus", "org.left4me.Builder.xml")
 EXAMPLES = "/usr/share/doc/left4me-builderd/examples"
 L4M = "/var/lib/left4me"
 JOB_IFACE = "org.left4me.Builder.Job"
-MOUNT_RULE = ('polkit.addRule(function(action, subject) {\n'
-              '  if (action.id == "org.left4me.builder.mount" && subject.isInGroup("left4me-mount"))\n'
-              '    return polkit.Result.YES;\n});\n')
 
 CALLERS = ["root", "granted", "plain", "disconnecting"]
 USERS = {"root": None, "granted": "gina", "plain": "alice", "disconnecting": "alice"}
@@ -36,11 +33,13 @@ USERS = {"root": None, "granted": "gina", "plain": "alice", "disconnecting": "al
 def grant(svc):
     svc.c.sh("getent group left4me-caps >/dev/null || groupadd left4me-caps; "
              "getent group left4me-mount >/dev/null || groupadd left4me-mount; "
-             "id gina >/dev/null 2>&1 || useradd --groups left4me,left4me-caps,left4me-mount gina")
+             "getent group left4me-addons >/dev/null || groupadd left4me-addons; "
+             "id gina >/dev/null 2>&1 || useradd --groups left4me,left4me-caps,left4me-mount,left4me-addons gina")
     with svc.polkit_reload():
         svc.c.run(["cp", f"{EXAMPLES}/50-left4me-builder.rules", "/etc/polkit-1/rules.d/50-test-authz.rules"])
         svc.c.run(["cp", f"{EXAMPLES}/60-left4me-builder-caps.rules", "/etc/polkit-1/rules.d/60-test-authz.rules"])
-        svc.c.write("/etc/polkit-1/rules.d/40-test-authz.rules", MOUNT_RULE)
+        svc.c.run(["cp", f"{EXAMPLES}/55-left4me-builder-mount.rules", "/etc/polkit-1/rules.d/55-test-authz.rules"])
+        svc.c.run(["cp", f"{EXAMPLES}/65-left4me-addon-units.rules", "/etc/polkit-1/rules.d/65-test-authz.rules"])
 
 
 def refused_calls(svc):
@@ -109,6 +108,23 @@ def apply_caps(svc):
             "acted": lambda answer: "cap_net_raw=ep" in svc.c.run(["getcap", probe]).stdout}
 
 
+def install_units(svc):
+    svc.c.sh(f"rm -rf {L4M}/addons/authzu && mkdir -p {L4M}/addons/authzu/versions/1.0/units && "
+             f"printf '[Service]\\nUser=left4me\\nExecStart=/bin/true\\n' "
+             f"> {L4M}/addons/authzu/versions/1.0/units/authzu-tick.service && chown -R left4me: {L4M}/addons/authzu")
+    return {"args": ["authzu", "1.0", ["authzu-tick.service"], {}],
+            "acted": lambda answer: svc.c.run(["test", "-f", "/etc/systemd/system/authzu-tick.service"],
+                                              check=False).returncode == 0}
+
+
+def remove_units(svc):
+    install_units(svc)
+    assert svc.call("InstallUnits", "authzu", "1.0", ["authzu-tick.service"], {}) == {"reply": []}
+    return {"args": ["authzu"],
+            "acted": lambda answer: svc.c.run(["test", "-e", "/etc/systemd/system/authzu-tick.service"],
+                                              check=False).returncode != 0}
+
+
 # What each caller gets: None is success; anything else is the error's name.
 # ReadLog is public on purpose (see SECURITY.md: the Log signal is broadcast
 # anyway), so everyone may call it.
@@ -118,6 +134,8 @@ MATRIX = {
     "org.left4me.Builder.Mount": (mount, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.Unmount": (unmount, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.ApplyCaps": (apply_caps, {"root": None, "granted": None, "plain": "NotAuthorized"}),
+    "org.left4me.Builder.InstallUnits": (install_units, {"root": None, "granted": None, "plain": "NotAuthorized"}),
+    "org.left4me.Builder.RemoveUnits": (remove_units, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.Job.Cancel": (job_cancel, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.Job.ReadLog": (read_log, {"root": None, "granted": None, "plain": None}),
 }
@@ -170,3 +188,4 @@ def test_authorization_matrix(svc, name, caller):
             assert svc.snapshot() == before, f"a refused {name} had an effect"
     finally:
         svc.call("Unmount", "authz1")
+        svc.call("RemoveUnits", "authzu")
