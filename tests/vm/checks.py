@@ -3,8 +3,9 @@
 
 Each check drives the real daemon through left4me-builderctl, as a caller
 would, and prints one line `LEFT4ME-VM {json}` on the serial console: what it
-measured, never a verdict. test_limits.py, on the host, decides. A check that
-raises prints its traceback in the same form, so the host sees why.
+measured, never a verdict. test_limits.py and test_units.py, on the host,
+decide. A check that raises prints its traceback in the same form, so the
+host sees why.
 """
 
 import json
@@ -176,9 +177,63 @@ def cpu_quota():
         subprocess.run([CTL, "--no-ask-password", "cancel", str(job_id)], check=False, timeout=60)
 
 
+# An add-on's unit, as InstallUnits gets it: version 1.0 runs once and
+# stays active; version 2.0's start fails, so installing it must put 1.0
+# back, enabled and active as it was.
+ADDONS = "/var/lib/left4me/addons"
+ADDON_UNIT = """[Service]
+Type=oneshot
+RemainAfterExit=yes
+User=left4me
+ExecStart={command}
+[Install]
+WantedBy=multi-user.target
+"""
+# Each run of 1.0 appends a line to RUNS, before systemd counts it started.
+RUNS = f"{ADDONS}/tick/runs"
+TICK = {"1.0": f"/bin/sh -c 'echo 1.0 $(id -un) >> {RUNS}'", "2.0": "/bin/false"}
+
+
+def units_state(unit):
+    """What systemd makes of UNIT now: its file, enablement and activity,
+    and the runs of tick 1.0 so far."""
+    path = f"/etc/systemd/system/{unit}"
+    shown = subprocess.run(["systemctl", "show", "-p", "ActiveState,UnitFileState,Result", unit],
+                           capture_output=True, text=True, check=True).stdout
+    state = dict(line.split("=", 1) for line in shown.splitlines() if line)
+    state["file"] = open(path).read() if os.path.exists(path) else None
+    state["runs"] = open(RUNS).read().splitlines() if os.path.exists(RUNS) else []
+    return state
+
+
+def install_units(version):
+    directory = os.path.join(ADDONS, "tick", "versions", version, "units")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "tick-worker.service"), "w") as f:
+        f.write(ADDON_UNIT.format(command=TICK[version]))
+    subprocess.run(["chown", "-R", "left4me:", os.path.join(ADDONS, "tick")], check=True)
+    ran = subprocess.run([CTL, "--no-ask-password", "units", "install", "tick", version, "tick-worker.service",
+                          "--enable=tick-worker.service", "--now"], capture_output=True, text=True, timeout=120)
+    return {"exit_code": ran.returncode, "stderr": ran.stderr.strip()}
+
+
+def addon_units():
+    """Installs version 1.0, then the failing 2.0, then removes the add-on;
+    reports what systemd made of the unit after each step."""
+    first = install_units("1.0")
+    report("addon_units", step="install 1.0", **first, state=units_state("tick-worker.service"))
+    second = install_units("2.0")
+    report("addon_units", step="install 2.0", **second, state=units_state("tick-worker.service"))
+    removed = subprocess.run([CTL, "--no-ask-password", "units", "remove", "tick"], capture_output=True, text=True,
+                             timeout=120)
+    report("addon_units", step="remove", exit_code=removed.returncode, stderr=removed.stderr.strip(),
+           state=units_state("tick-worker.service"),
+           wants=os.listdir("/etc/systemd/system/multi-user.target.wants"))
+
+
 def main():
     report("started", uptime=float(open("/proc/uptime").read().split()[0]))
-    for check in (controllers, limited_build, memory_hog, fork_loop, cpu_quota):
+    for check in (controllers, limited_build, memory_hog, fork_loop, cpu_quota, addon_units):
         began = time.monotonic()
         try:
             check()
