@@ -18,6 +18,8 @@ import re
 import textwrap
 import time
 
+import pytest
+
 from conftest import PYTHON
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -86,6 +88,7 @@ def group_names(c):
     return {line.split(":", 1)[0] for line in c.run(["getent", "group"]).stdout.splitlines()}
 
 
+@pytest.mark.quick
 def test_the_web_app_plays_its_whole_day_as_its_user_without_sudo(svc):
     c = svc.c
     began = time.monotonic()
