@@ -74,6 +74,7 @@ int list(Session& session, const CommandLine& line)
         return exit_code::success;
     }
     std::vector<std::vector<std::string>> rows;
+    rows.reserve(addons.size());
     for (const auto& [path, p] : addons)
     {
         rows.push_back({variantOr(p, "Addon", std::string()), variantOr(p, "Version", std::string()),

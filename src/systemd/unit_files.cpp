@@ -32,7 +32,7 @@ void UnitFiles::install(const std::vector<UnitFile>& files, std::vector<std::str
     });
 }
 
-void UnitFiles::enableNext(std::shared_ptr<std::vector<std::string>> units, std::function<void(Failure)> done)
+void UnitFiles::enableNext(const std::shared_ptr<std::vector<std::string>>& units, std::function<void(Failure)> done)
 {
     if (units->empty())
     {
@@ -54,7 +54,7 @@ void UnitFiles::remove(std::vector<std::string> units, std::function<void()> the
     disableNext(std::make_shared<std::vector<std::string>>(std::move(units)), std::move(then));
 }
 
-void UnitFiles::disableNext(std::shared_ptr<std::vector<std::string>> units, std::function<void()> then)
+void UnitFiles::disableNext(const std::shared_ptr<std::vector<std::string>>& units, std::function<void()> then)
 {
     if (units->empty())
     {

@@ -46,8 +46,8 @@ class UnitFiles
     [[nodiscard]] std::string path(const std::string& unit) const { return directory_ + "/" + unit; }
 
   private:
-    void enableNext(std::shared_ptr<std::vector<std::string>> units, std::function<void(Failure)> done);
-    void disableNext(std::shared_ptr<std::vector<std::string>> units, std::function<void()> then);
+    void enableNext(const std::shared_ptr<std::vector<std::string>>& units, std::function<void(Failure)> done);
+    void disableNext(const std::shared_ptr<std::vector<std::string>>& units, std::function<void()> then);
 
     Systemd& systemd_;
     std::string directory_;

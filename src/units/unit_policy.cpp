@@ -75,10 +75,13 @@ std::optional<std::string> unitRefusal(const std::string& unit, const UnitFacts&
             auto target = policy.finalName(name);
             if (!mayName(dependency, target, policy))
             {
-                return dependency + "=" + target + " names a unit that is not the add-on's own; an add-on's " +
-                       "units may pull in only each other, slices, mounts and the targets every service names " + "(" +
-                       join(std::vector<std::string>(passiveTargets().begin(), passiveTargets().end()), ", ") +
-                       "), and stop or trigger only each other";
+                std::string why = dependency;
+                why += "=" + target;
+                why += " names a unit that is not the add-on's own; an add-on's units may pull in only each other, "
+                       "slices, mounts and the targets every service names (";
+                why += join(passiveTargets(), ", ");
+                why += "), and stop or trigger only each other";
+                return why;
             }
         }
     }

@@ -29,6 +29,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// "VERB UNIT failed (WHY)": how a step names what went wrong, in the error
+// and in the journal.
+std::string stepFailed(std::string_view verb, const std::string& unit, const std::string& why)
+{
+    std::string text(verb);
+    text += ' ';
+    text += unit;
+    text += " failed (";
+    text += why;
+    text += ')';
+    return text;
+}
+
 // A unit file is configuration, not a payload.
 constexpr std::size_t maxUnitFileBytes = std::size_t{64} * 1024;
 
@@ -89,13 +102,13 @@ std::vector<std::string> without(const std::vector<std::string>& all, const std:
 using Next = std::function<void(std::optional<std::string> failure)>;
 using Step = std::function<void(Next next)>;
 
-void runSteps(std::shared_ptr<std::vector<Step>> steps, std::size_t at, Next done)
+void runSteps(const std::shared_ptr<std::vector<Step>>& steps, std::size_t at, const Next& done)
 {
     if (at == steps->size())
     {
         return done(std::nullopt);
     }
-    (*steps)[at]([steps, at, done](std::optional<std::string> failure) {
+    (*steps)[at]([steps, at, done](const std::optional<std::string>& failure) {
         if (failure)
         {
             return done(failure);
@@ -104,14 +117,15 @@ void runSteps(std::shared_ptr<std::vector<Step>> steps, std::size_t at, Next don
     });
 }
 
-void runSteps(std::vector<Step> steps, Next done)
+void runSteps(std::vector<Step> steps, const Next& done)
 {
-    runSteps(std::make_shared<std::vector<Step>>(std::move(steps)), 0, std::move(done));
+    runSteps(std::make_shared<std::vector<Step>>(std::move(steps)), 0, done);
 }
 
 // Calls EACH for every one of ITEMS, all at once, and DONE once all have
 // answered (at once if there are none).
-template <typename Each> void forAll(const std::vector<std::string>& items, Each each, std::function<void()> done)
+template <typename Each>
+void forAll(const std::vector<std::string>& items, Each each, const std::function<void()>& done)
 {
     if (items.empty())
     {
@@ -190,7 +204,7 @@ std::map<std::string, std::string> UnitsService::readUnitFiles(const InstallUnit
     std::map<std::string, std::string> files;
     for (const auto& unit : request.units)
     {
-        auto shown = config_.addonsRoot + "/" + relative + "/" + unit;
+        auto shown = (std::filesystem::path(config_.addonsRoot) / relative / unit).string();
         UniqueFd fd = openAddonFile(dir.get(), unit, "units", shown);
         (void)checkAddonFile(fd.get(), "units", shown, owner, config_.ownerUser);
         auto bytes = readAll(fd.get(), shown);
@@ -219,8 +233,10 @@ void UnitsService::install(const InstallUnitsRequest& request, const Reply<Done>
         {
             if (other != addon && std::find(record.units.begin(), record.units.end(), unit) != record.units.end())
             {
-                throw OpError(ErrorKind::invalidArgument,
-                              "Argument units: " + unit + " belongs to add-on " + other + "; nothing was changed.");
+                std::string why = "Argument units: " + unit;
+                why += " belongs to add-on " + other;
+                why += "; nothing was changed.";
+                throw OpError(ErrorKind::invalidArgument, why);
             }
         }
     }
@@ -266,7 +282,7 @@ void UnitsService::check(const std::shared_ptr<Install>& run)
         {
             run->staged[unit] = tag + unit;
             staged.push_back(tag + unit);
-            replaceFile(paths_.stageDir + "/" + tag + unit, bytes, 0644);
+            replaceFile((std::filesystem::path(paths_.stageDir) / staged.back()).string(), bytes, 0644);
         }
     }
     catch (const std::exception& e)
@@ -483,7 +499,7 @@ void UnitsService::apply(const std::shared_ptr<Install>& run)
         runJobs(gone, &Systemd::stopUnit, [next](const std::map<std::string, std::string>& failed) {
             if (!failed.empty())
             {
-                return next("stopping " + failed.begin()->first + " failed (" + failed.begin()->second + ")");
+                return next(stepFailed("stopping", failed.begin()->first, failed.begin()->second));
             }
             next(std::nullopt);
         });
@@ -513,8 +529,8 @@ void UnitsService::apply(const std::shared_ptr<Install>& run)
                     [next](const std::map<std::string, std::string>& failed) {
                         if (!failed.empty())
                         {
-                            return next("starting " + failed.begin()->first + " failed (" + failed.begin()->second +
-                                        "; see journalctl -u " + failed.begin()->first + ")");
+                            const auto& [unit, why] = *failed.begin();
+                            return next(stepFailed("starting", unit, why + "; see journalctl -u " + unit));
                         }
                         next(std::nullopt);
                     });
@@ -645,14 +661,14 @@ void UnitsService::remove(const RemoveUnitsRequest& request, const Reply<Done>& 
                 runJobs(units, &Systemd::stopUnit, [next](const std::map<std::string, std::string>& failed) {
                     if (!failed.empty())
                     {
-                        return next("stopping " + failed.begin()->first + " failed (" + failed.begin()->second + ")");
+                        return next(stepFailed("stopping", failed.begin()->first, failed.begin()->second));
                     }
                     next(std::nullopt);
                 });
             });
             steps.emplace_back(
                 [this, units](const Next& next) { installed_.remove(units, [next] { next(std::nullopt); }); });
-            runSteps(std::move(steps), [this, shared, request, reply](std::optional<std::string> failure) {
+            runSteps(std::move(steps), [this, shared, request, reply](const std::optional<std::string>& failure) {
                 if (failure)
                 {
                     return restore(*shared, [this, request, reply, failure] {
@@ -742,7 +758,7 @@ void UnitsService::restore(const UnitsIntent& intent, std::function<void()> then
         runJobs(added, &Systemd::stopUnit, [next, report](const std::map<std::string, std::string>& failed) {
             for (const auto& [unit, why] : failed)
             {
-                report("stopping " + unit + " failed (" + why + ")");
+                report(stepFailed("stopping", unit, why));
             }
             next(std::nullopt);
         });
@@ -771,7 +787,7 @@ void UnitsService::restore(const UnitsIntent& intent, std::function<void()> then
         runJobs(stopped, &Systemd::stopUnit, [next, report](const std::map<std::string, std::string>& failed) {
             for (const auto& [unit, why] : failed)
             {
-                report("stopping " + unit + " failed (" + why + ")");
+                report(stepFailed("stopping", unit, why));
             }
             next(std::nullopt);
         });
@@ -795,7 +811,7 @@ void UnitsService::restore(const UnitsIntent& intent, std::function<void()> then
         runJobs(active, &Systemd::restartUnit, [next, report](const std::map<std::string, std::string>& failed) {
             for (const auto& [unit, why] : failed)
             {
-                report("starting " + unit + " again failed (" + why + ")");
+                report(stepFailed("starting", unit + " again", why));
             }
             next(std::nullopt);
         });
