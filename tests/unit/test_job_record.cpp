@@ -16,7 +16,8 @@ TEST_CASE("a job record survives a round trip through its file format")
     record.info.buildHash = std::string(64, 'a');
     record.info.progress = 0.5;
     record.info.statusText = "half \xc3\xa4";
-    record.deadlineUsec = 1700000003600000;
+    record.info.deadline = 1700000003600000;
+    record.info.timeoutWarned = true;
     record.bootId = "0f4c1d5e-8a77-4f34-9bb3-2c1b6a0e9d11";
     auto parsed = parseJobRecord(serializeJobRecord(record));
     REQUIRE(parsed);
@@ -27,7 +28,8 @@ TEST_CASE("a job record survives a round trip through its file format")
     CHECK(toString(parsed->info.state) == "running");
     CHECK(parsed->info.exitStatus == -1);
     CHECK(parsed->info.statusText == "half \xc3\xa4");
-    CHECK(parsed->deadlineUsec == 1700000003600000);
+    CHECK(parsed->info.deadline == 1700000003600000);
+    CHECK(parsed->info.timeoutWarned);
     CHECK(parsed->bootId == record.bootId);
     CHECK_FALSE(parsed->log);
 
@@ -51,6 +53,20 @@ TEST_CASE("a job record of an older version, without a boot id, is read with non
     auto parsed = parseJobRecord(text);
     REQUIRE(parsed);
     CHECK(parsed->bootId.empty());
+}
+
+TEST_CASE("a job record of an older version, without timeout_warned, was not warned")
+{
+    JobRecord record;
+    record.info.unit = "u";
+    auto text = serializeJobRecord(record);
+    auto at = text.find("  \"timeout_warned\": false,\n");
+    REQUIRE(at != std::string::npos);
+    text.erase(at, std::string("  \"timeout_warned\": false,\n").size());
+    auto parsed = parseJobRecord(text);
+    REQUIRE(parsed);
+    CHECK_FALSE(parsed->info.timeoutWarned);
+    CHECK_FALSE(parseJobRecord(serializeJobRecord(record).replace(at + 20, 5, "\"no\"")));
 }
 
 TEST_CASE("a damaged job record is refused, never guessed")
