@@ -42,31 +42,41 @@ TEST_CASE("a job record survives a round trip through its file format")
     CHECK(ended->log->bytes == 6888896);
 }
 
-TEST_CASE("a job record of an older version, without a boot id, is read with none")
+namespace {
+
+// A record as an older version wrote it: without LINE, one of its lines.
+std::string olderRecord(const std::string& line)
 {
     JobRecord record;
     record.info.unit = "u";
     auto text = serializeJobRecord(record);
-    auto at = text.find("  \"boot_id\": \"\",\n");
+    auto at = text.find(line);
     REQUIRE(at != std::string::npos);
-    text.erase(at, std::string("  \"boot_id\": \"\",\n").size());
-    auto parsed = parseJobRecord(text);
+    return text.erase(at, line.size());
+}
+
+} // namespace
+
+TEST_CASE("a job record of an older version, without a boot id, is read with none")
+{
+    auto parsed = parseJobRecord(olderRecord("  \"boot_id\": \"\",\n"));
     REQUIRE(parsed);
     CHECK(parsed->bootId.empty());
 }
 
 TEST_CASE("a job record of an older version, without timeout_warned, was not warned")
 {
+    auto parsed = parseJobRecord(olderRecord("  \"timeout_warned\": false,\n"));
+    REQUIRE(parsed);
+    CHECK_FALSE(parsed->info.timeoutWarned);
+    // Present, it must be a boolean.
     JobRecord record;
     record.info.unit = "u";
     auto text = serializeJobRecord(record);
-    auto at = text.find("  \"timeout_warned\": false,\n");
+    std::string field = "\"timeout_warned\": false";
+    auto at = text.find(field);
     REQUIRE(at != std::string::npos);
-    text.erase(at, std::string("  \"timeout_warned\": false,\n").size());
-    auto parsed = parseJobRecord(text);
-    REQUIRE(parsed);
-    CHECK_FALSE(parsed->info.timeoutWarned);
-    CHECK_FALSE(parseJobRecord(serializeJobRecord(record).replace(at + 20, 5, "\"no\"")));
+    CHECK_FALSE(parseJobRecord(text.replace(at, field.size(), "\"timeout_warned\": \"no\"")));
 }
 
 TEST_CASE("a damaged job record is refused, never guessed")
