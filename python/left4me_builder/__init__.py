@@ -77,6 +77,13 @@ prints a marker line. follow(on_progress=...) parses those as they pass, by
 the daemon's rules (parse_progress), live and on replay, at no call's cost;
 hide_progress=True keeps them out of the log lines handed over.
 
+A build is stopped at its Deadline (job.deadline: microseconds since the
+epoch, its start plus timeout_sec). Before that (by default once 75% of
+the time has passed) the job warns: job.timeout_warned turns true, and
+follow(on_timeout_warning=...) (also lines(), batches() and
+run_sandboxed_script()) is told the deadline once, in order with the lines,
+or at once when it attaches to a job that was warned already.
+
 Errors, retries, timeouts
 -------------------------
 Every failed call raises a BuilderError; each org.left4me.Builder.Error.*

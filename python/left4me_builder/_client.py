@@ -15,7 +15,7 @@ from gi.repository import Gio, GLib
 
 from . import _transport
 from ._errors import BuilderError, BusError, CallTimeout, Disconnected, NoSuchJob, ServiceLost, from_gerror
-from ._events import APPEARED, BUS_NAME, FINISHED, JOB_INTERFACE, VANISHED, JobEvents, Mark
+from ._events import APPEARED, BUS_NAME, FINISHED, JOB_INTERFACE, VANISHED, JobEvents, Mark, TimeoutWarning
 from ._log import LogLine, log_lines, merge, parse_progress
 from ._options import APPLY_CAPS_OPTIONS, BUILD_OPTIONS, INSTALL_UNITS_OPTIONS, MOUNT_OPTIONS, pack_options
 
@@ -59,6 +59,9 @@ _UNSET: Any = object()
 
 # What batches() yields: (first_line, lines), or (next_line, []) for a tick.
 Batches = Generator[Tuple[int, List[str]], None, None]
+# Told the deadline (microseconds since the epoch) when a job warns that its
+# timeout will stop it.
+OnTimeoutWarning = Optional[Callable[[int], object]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +102,9 @@ class AddonUnits:
 
 @dataclasses.dataclass(frozen=True)
 class JobInfo:
-    """Every property of a job at one moment (Builder.jobs(), Job.info())."""
+    """Every property of a job at one moment (Builder.jobs(), Job.info()).
+    DEADLINE and TIMEOUT_WARNED are 0 and False from a service too old to
+    have them."""
 
     id: int
     overlay: str
@@ -113,13 +118,16 @@ class JobInfo:
     build_hash: str
     progress: float
     status_text: str
+    deadline: int = 0
+    timeout_warned: bool = False
 
     @classmethod
     def from_properties(cls, p: Mapping[str, Any]) -> "JobInfo":
         return cls(id=p["Id"], overlay=p["Overlay"], unit=p["Unit"], state=p["State"], result=p["Result"],
                    exit_status=p["ExitStatus"], owner=p["Owner"], created_at=p["CreatedAt"],
                    finished_at=p["FinishedAt"], build_hash=p["BuildHash"], progress=p["Progress"],
-                   status_text=p["StatusText"])
+                   status_text=p["StatusText"], deadline=p.get("Deadline", 0),
+                   timeout_warned=p.get("TimeoutWarned", False))
 
     @property
     def ended(self) -> bool:
@@ -383,6 +391,11 @@ class Job:
                              "(follow(on_progress=...) gets each report without a call).")
     status_text = _job_property("StatusText", "The text of the last left4me-progress report; for a job systemd "
                                 "refused to start (Result 'resources'), systemd's reason.")
+    deadline = _job_property("Deadline", "When the service stops the build for its timeout_sec: microseconds since "
+                             "the epoch (CreatedAt plus the timeout); 0 for a skipped build. It stays once the job "
+                             "has ended.")
+    timeout_warned = _job_property("TimeoutWarned", "True once the job warned that its timeout will stop it "
+                                   "(follow(on_timeout_warning=...) is told without a call).")
 
     def _call(self, interface: str, method: str, signature: Optional[str] = None, args: Sequence[Any] = (),
               reply_type: Optional[str] = None, timeout: Optional[float] = _UNSET) -> GLib.Variant:
@@ -401,10 +414,10 @@ class Job:
         reply = self._call(PROPERTIES_INTERFACE, "Get", "(ss)", (JOB_INTERFACE, name), "(v)", timeout)
         return reply.get_child_value(0).get_variant().unpack()
 
-    def properties(self) -> Dict[str, Any]:
+    def properties(self, timeout: Optional[float] = _UNSET) -> Dict[str, Any]:
         """Every property, by D-Bus name."""
         properties: Dict[str, Any] = self._call(PROPERTIES_INTERFACE, "GetAll", "(s)", (JOB_INTERFACE,),
-                                                "(a{sv})").unpack()[0]
+                                                "(a{sv})", timeout).unpack()[0]
         return properties
 
     def info(self) -> JobInfo:
@@ -428,18 +441,21 @@ class Job:
         reply = self._call(JOB_INTERFACE, "ReadLog", "(tu)", (from_line, max_lines), "(tas)", timeout)
         return reply.get_child_value(0).get_uint64(), reply.get_child_value(1).get_strv()
 
-    def lines(self, from_line: int = 0, *, restart_timeout: Optional[float] = None) -> Iterator[LogLine]:
+    def lines(self, from_line: int = 0, *, restart_timeout: Optional[float] = None,
+              on_timeout_warning: OnTimeoutWarning = None) -> Iterator[LogLine]:
         """Every log line from FROM_LINE on, as a LogLine (number, stream,
         text), live, until the job has ended and its last line is delivered.
         Works the same on a job that has already ended. Close the iterator
         (or let it go) to stop early: the build goes on.
 
-        A restart of the service is no gap: see batches()."""
-        for first, batch in self.batches(from_line, restart_timeout=restart_timeout):
+        A restart of the service is no gap, and ON_TIMEOUT_WARNING is as in
+        batches()."""
+        for first, batch in self.batches(from_line, restart_timeout=restart_timeout,
+                                          on_timeout_warning=on_timeout_warning):
             yield from log_lines(first, batch)
 
     def batches(self, from_line: int = 0, tick: Optional[float] = None, *,
-                restart_timeout: Optional[float] = None) -> "Batches":
+                restart_timeout: Optional[float] = None, on_timeout_warning: OnTimeoutWarning = None) -> "Batches":
         """lines() in the batches they come in, fast: (first_line, lines),
         the lines as Log gives them (a stderr line keeps its mark). With TICK
         (seconds), also yields (next_line, []) whenever TICK passes without
@@ -460,13 +476,20 @@ class Job:
         next line. If the service is not back within RESTART_TIMEOUT seconds
         (default: the Builder's), ServiceLost says so. Any BuilderError
         raised here carries ``next_line`` (where to resume) and ``job_id``.
+
+        ON_TIMEOUT_WARNING(deadline), if given, is called once, between the
+        batches, when the job warns that its timeout_sec will stop it at
+        DEADLINE (microseconds since the epoch, the Deadline property; by
+        default once 75% of the timeout has passed); at once, before the
+        replay, if it had warned before and still runs. It is not called
+        again after a restart of the service, nor for a job that ends first.
         """
         if from_line < 0:
             raise ValueError("from_line must be >= 0")
-        return self._stream(from_line, tick, True, restart_timeout)
+        return self._stream(from_line, tick, True, restart_timeout, on_timeout_warning)
 
     def _stream(self, from_line: int, tick: Optional[float], with_lines: bool,
-                restart_timeout: Optional[float]) -> "Batches":
+                restart_timeout: Optional[float], on_timeout_warning: OnTimeoutWarning = None) -> "Batches":
         builder = self.builder
         patience = builder.restart_timeout if restart_timeout is None else restart_timeout
         cursor = _Cursor(from_line)
@@ -480,6 +503,11 @@ class Job:
         tick_seconds = tick or 0.0
         last_failure: Optional[BuilderError] = None
         members = ("Log", "Finished") if with_lines else ("Finished",)
+        # Told once, whether by the signal or, for a client late or back
+        # after a restart of the service, by the property.
+        warned = on_timeout_warning is None
+        if not warned:
+            members += ("TimeoutWarning",)
         with JobEvents(builder, self.path, members) as events:
             try:
                 while True:
@@ -488,7 +516,13 @@ class Job:
                         # The calls of a sync may not outlast the wait for the service.
                         timeout = _UNSET if lost_until is None else _shorter(builder.timeout, lost_until - now)
                         try:
-                            if not ended:
+                            if not ended and not warned:
+                                p = self.properties(timeout)
+                                ended = p["State"] in TERMINAL_STATES
+                                if p.get("TimeoutWarned") and not ended and on_timeout_warning is not None:
+                                    warned = True
+                                    on_timeout_warning(p["Deadline"])
+                            elif not ended:
                                 # After subscribing: a Finished that comes
                                 # later arrives as a signal.
                                 ended = self.get("State", timeout) in TERMINAL_STATES
@@ -521,6 +555,10 @@ class Job:
                         lost_until = lost_until or now + patience
                     elif event is APPEARED:
                         retry_at = 0.0
+                    elif isinstance(event, TimeoutWarning):
+                        if not warned and not ended and on_timeout_warning is not None:
+                            warned = True
+                            on_timeout_warning(event.deadline)
                     elif not sync_due and not isinstance(event, Mark):
                         first, batch = event
                         fresh = merge(cursor.next, first, batch)
@@ -586,7 +624,8 @@ class Job:
                should_cancel: Optional[Callable[[], bool]] = None,
                should_detach: Optional[Callable[[], bool]] = None,
                poll_interval: float = 0.2, from_line: int = 0,
-               restart_timeout: Optional[float] = None) -> Result:
+               restart_timeout: Optional[float] = None,
+               on_timeout_warning: OnTimeoutWarning = None) -> Result:
         """The job-worker shape: hands over every line from FROM_LINE on, in
         order, until the job ends, and returns its Result.
 
@@ -604,6 +643,10 @@ class Job:
         marker lines go only there, not to ON_LINE or ON_LINES (their numbers
         are then missing from what those get: resume from the last number
         seen plus one, not from a count of rows).
+
+        ON_TIMEOUT_WARNING(deadline) is told once, in order with the lines,
+        that the job will be stopped at DEADLINE (microseconds since the
+        epoch) for running past its timeout_sec (see batches()).
 
         SHOULD_CANCEL and SHOULD_DETACH, if given, are called about every
         POLL_INTERVAL seconds, whether lines come or not.
@@ -628,7 +671,8 @@ class Job:
         cancelled = False
         next_poll = time.monotonic() + poll_interval
         with contextlib.closing(self.batches(from_line, poll_interval if polling else None,
-                                             restart_timeout=restart_timeout)) as batches:
+                                             restart_timeout=restart_timeout,
+                                             on_timeout_warning=on_timeout_warning)) as batches:
             for first, batch in batches:
                 if batch:
                     if on_progress is not None or hide_progress:

@@ -33,6 +33,15 @@ class Mark:
         return f"<{self.name}>"
 
 
+class TimeoutWarning(Mark):
+    """The job's TimeoutWarning signal: it will be stopped at DEADLINE
+    (microseconds since the epoch)."""
+
+    def __init__(self, deadline: int) -> None:
+        super().__init__("the job's TimeoutWarning signal")
+        self.deadline = deadline
+
+
 FINISHED = Mark("the job's Finished signal")
 VANISHED = Mark("the service's name has no owner: it exited, crashed or was stopped")
 APPEARED = Mark("the service's name has an owner again")
@@ -90,10 +99,12 @@ class JobEvents:
                                 parameters.get_child_value(1).get_strv()))
         elif member == "Finished":
             self._queue.append(FINISHED)
+        elif member == "TimeoutWarning":
+            self._queue.append(TimeoutWarning(parameters.get_child_value(0).get_uint64()))
 
     def get(self, timeout: Optional[float] = None) -> Optional[Event]:
-        """The next event: (first_line, lines), FINISHED, VANISHED or
-        APPEARED; None if TIMEOUT seconds pass without one (None: wait for
+        """The next event: (first_line, lines), FINISHED, a TimeoutWarning,
+        VANISHED or APPEARED; None if TIMEOUT seconds pass without one (None: wait for
         ever). Raises Disconnected once the connection is closed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         context = self._context

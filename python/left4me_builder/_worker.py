@@ -10,7 +10,8 @@ from ._errors import BuildCancelled, BuildError, BuilderError
 
 def run_sandboxed_script(overlay_id: str, script_text: str, *, on_stdout: Callable[[str], object],
                          on_stderr: Callable[[str], object], should_cancel: Callable[[], bool],
-                         on_started: Optional[Callable[[int], object]] = None) -> None:
+                         on_started: Optional[Callable[[int], object]] = None,
+                         on_timeout_warning: Optional[Callable[[int], object]] = None) -> None:
     """Runs SCRIPT_TEXT (bash) in the sandbox over the overlay OVERLAY_ID and
     returns once it succeeded; raises BuildError otherwise.
 
@@ -25,6 +26,10 @@ def run_sandboxed_script(overlay_id: str, script_text: str, *, on_stdout: Callab
       any line: store the id, and after a crash or a redeploy of the app,
       ``Builder().job(job_id)`` finds the build again (see the README's
       integration recipe).
+    * ON_TIMEOUT_WARNING(deadline), if given, is called once if the build
+      runs long enough to be warned that its timeout will stop it at
+      DEADLINE (microseconds since the epoch; by default once 75% of it has
+      passed): tell the user.
 
     BuildError carries ``result`` (Result: job_id, state, result,
     exit_status, status_text), ``exit_status``, ``status_text`` and
@@ -42,7 +47,7 @@ def run_sandboxed_script(overlay_id: str, script_text: str, *, on_stdout: Callab
                 job = builder.start_build(overlay_id, script_text)
             except BuilderError as error:
                 raise BuildError(f"The build over {overlay_id} could not start: {error}") from error
-            result = _follow(job, on_stdout, on_stderr, should_cancel, on_started)
+            result = _follow(job, on_stdout, on_stderr, should_cancel, on_started, on_timeout_warning)
     except BuilderError as error:  # the connection: made, closed
         raise BuildError(f"The build over {overlay_id} could not run: {error}",
                          job_id=getattr(error, "job_id", None)) from error
@@ -54,11 +59,13 @@ def run_sandboxed_script(overlay_id: str, script_text: str, *, on_stdout: Callab
 
 
 def _follow(job: Job, on_stdout: Callable[[str], object], on_stderr: Callable[[str], object],
-            should_cancel: Callable[[], bool], on_started: Optional[Callable[[int], object]]) -> Result:
+            should_cancel: Callable[[], bool], on_started: Optional[Callable[[int], object]],
+            on_timeout_warning: Optional[Callable[[int], object]]) -> Result:
     try:
         if on_started is not None:
             on_started(job.id)
-        return job.follow(on_stdout, on_stderr=on_stderr, should_cancel=should_cancel)
+        return job.follow(on_stdout, on_stderr=on_stderr, should_cancel=should_cancel,
+                          on_timeout_warning=on_timeout_warning)
     except BuilderError as error:
         raise BuildError(f"Build {job.id} could not be followed to its end: {error}", job_id=job.id) from error
     except BaseException:

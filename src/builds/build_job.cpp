@@ -33,6 +33,17 @@ std::string_view toString(JobState state)
     return "failed";
 }
 
+uint64_t timeoutWarningAt(uint64_t createdAt, uint64_t deadline, uint32_t percent)
+{
+    if (percent == 0 || deadline <= createdAt)
+    {
+        return 0;
+    }
+    constexpr uint64_t whole = 100;
+    // At most 7 days of µs times 100: far from overflowing.
+    return createdAt + (deadline - createdAt) * percent / whole;
+}
+
 BuildJob::BuildJob(JobInfo info, const std::string& jobDir, BindMount bind, Systemd& systemd)
     : info_(std::move(info)),
       log_(jobDir + "/log", [this](uint64_t first, std::vector<std::string>&& lines) { onLog(first, lines); }),
@@ -106,10 +117,10 @@ BuildJob::~BuildJob()
 }
 
 void BuildJob::start(std::vector<UnitProperty> properties, std::optional<std::vector<net::IpPrefix>> hostNetworks,
-                     uint64_t timeoutSec, OverlayBinder bind)
+                     uint32_t warningPercent, OverlayBinder bind)
 {
     binder_ = std::move(bind);
-    timer_ = GlibSource::timeoutSeconds(static_cast<unsigned>(timeoutSec), [this] { return onTimeout(); });
+    armDeadline(warningPercent);
     // Watch before starting, so no state change can slip past us.
     try
     {
@@ -176,13 +187,12 @@ void BuildJob::configureAndStart(const std::vector<UnitProperty>& properties)
         }));
 }
 
-void BuildJob::adopt(uint64_t remainingSec, OverlayBinder bind)
+void BuildJob::adopt(uint32_t warningPercent, OverlayBinder bind)
 {
     binder_ = std::move(bind);
     // The recorded state stays: "starting" if it never ran, as far as we know.
     startJobDone_ = true;
-    timer_ = GlibSource::timeoutSeconds(static_cast<unsigned>(std::max<uint64_t>(remainingSec, 1)),
-                                        [this] { return onTimeout(); });
+    armDeadline(warningPercent);
     try
     {
         watch_ = systemd_.watchActiveState(info_.unit, [this](const std::string& state) { onActiveState(state); });
@@ -328,6 +338,54 @@ void BuildJob::onActiveStateNow()
                          }));
 }
 
+void BuildJob::armDeadline(uint32_t warningPercent)
+{
+    constexpr uint64_t usecPerSec = 1000000;
+    constexpr uint64_t usecPerMsec = 1000;
+    uint64_t now = clock::realtimeUsec();
+    // Whole seconds (GLib may batch the wake-up), rounded up, at least one.
+    uint64_t left = info_.deadline > now ? (info_.deadline - now + usecPerSec - 1) / usecPerSec : 1;
+    timer_ = GlibSource::timeoutSeconds(static_cast<unsigned>(left), [this] { return onTimeout(); });
+    warnAt_ = info_.timeoutWarned ? 0 : timeoutWarningAt(info_.createdAt, info_.deadline, warningPercent);
+    if (warnAt_ > now)
+    {
+        warnTimer_ =
+            GlibSource::timeout(std::chrono::milliseconds((warnAt_ - now + usecPerMsec - 1) / usecPerMsec), [this] {
+                warnIfDue();
+                return false;
+            });
+    }
+    // A point already passed (a build adopted late) waits for systemd to
+    // say that the unit still runs: see onActiveState().
+}
+
+void BuildJob::warnIfDue()
+{
+    if (warnAt_ == 0 || clock::realtimeUsec() < warnAt_ || info_.timeoutWarned || ended_ || collecting_ ||
+        cancelRequested_ || timedOut_ || abandoned_)
+    {
+        return;
+    }
+    info_.timeoutWarned = true;
+    uint64_t now = clock::realtimeUsec();
+    constexpr uint64_t usecPerSec = 1000000;
+    auto left = info_.deadline > now ? (info_.deadline - now) / usecPerSec : 0;
+    log::notice("Build " + std::to_string(info_.id) + " of overlay " + info_.overlay + " will be stopped in " +
+                    std::to_string(left) + " s, when it reaches its timeout (timeout_sec)",
+                {{"MESSAGE_ID", messageId::buildTimeoutWarning},
+                 {"LEFT4ME_JOB", std::to_string(info_.id)},
+                 {"LEFT4ME_OVERLAY", info_.overlay},
+                 {"LEFT4ME_DEADLINE", std::to_string(info_.deadline)},
+                 {"UNIT", info_.unit}});
+    // The record first (the service's hook), so that a restarted daemon
+    // never warns twice; then the bus.
+    changed({"TimeoutWarned"});
+    if (observer_.timeoutWarning)
+    {
+        observer_.timeoutWarning();
+    }
+}
+
 bool BuildJob::onTimeout()
 {
     log::notice("Build " + std::to_string(info_.id) + " ran past its timeout; stopping it",
@@ -349,6 +407,10 @@ void BuildJob::onActiveState(const std::string& state)
         {
             info_.state = JobState::running;
             changed({"State"});
+        }
+        if (state != "deactivating")
+        {
+            warnIfDue(); // one adopted past its warning point, still running
         }
         return;
     }
@@ -424,6 +486,7 @@ void BuildJob::finishWith(std::string result, int32_t exitStatus)
     ended_ = true;
     watch_ = {};
     timer_.reset();
+    warnTimer_.reset();
     bindRetry_.reset();
     // Everything the script wrote is in the file by now: deliver the rest
     // before announcing the end.

@@ -43,7 +43,17 @@ struct JobInfo
     std::string buildHash;
     double progress = -1; // 0..1, -1 unknown: see build/progress.hpp
     std::string statusText;
+    // µs since the epoch at which the build is stopped (createdAt plus
+    // timeout_sec); 0 for a job that never runs (a skipped build).
+    uint64_t deadline = 0;
+    // The warning before the deadline was given: once per job, across
+    // restarts of the daemon (the record keeps it).
+    bool timeoutWarned = false;
 };
+
+// When a build from CREATED_AT to DEADLINE (µs since the epoch) is warned:
+// once PERCENT of its time has passed. 0 (never) for PERCENT 0 or no deadline.
+[[nodiscard]] uint64_t timeoutWarningAt(uint64_t createdAt, uint64_t deadline, uint32_t percent);
 
 // Binds a build's overlay at its mount point, idmapped from the user systemd
 // runs the build as (UID, GID) onto the owner. Throws on failure.
@@ -70,6 +80,8 @@ class BuildJob
         std::function<void(uint64_t firstLine, std::vector<std::string>&& lines)> log;
         std::function<void(const std::vector<std::string>& properties)> changed;
         std::function<void()> finished;
+        // The warning before the timeout, right after TimeoutWarned changed.
+        std::function<void()> timeoutWarning;
     };
 
     // JOB_DIR is the job's state directory: its log, and exit/record, which
@@ -86,22 +98,26 @@ class BuildJob
     // Once it runs, BIND mounts the overlay for the build's dynamic user
     // (the sandbox's relay waits for it). If systemd refuses, or the overlay
     // cannot be bound, the job ends failed with result "resources" and its
-    // StatusText says why. TIMEOUT_SEC bounds the run: past it the unit is
-    // stopped and the job ends failed with result "timeout".
+    // StatusText says why. info().deadline bounds the run: past it the unit
+    // is stopped and the job ends failed with result "timeout"; once
+    // WARNING_PERCENT of its time has passed (0: never), the job warns
+    // (Events::timeoutWarning) unless it has ended.
     // With HOST_NETWORKS (network "public"), the template's IP allow list is
     // read from systemd and set on the instance less those networks (see
     // publicEgress()) before it starts.
     void start(std::vector<UnitProperty> properties, std::optional<std::vector<net::IpPrefix>> hostNetworks,
-               uint64_t timeoutSec, OverlayBinder bind);
+               uint32_t warningPercent, OverlayBinder bind);
     // Ends the job as succeeded with result "skipped" without running
     // anything: skip_if_unchanged found the same inputs built before.
     void skip();
     // Takes over a build an earlier run of the daemon started: watches the
-    // unit, follows the log from its start and stops the build after
-    // REMAINING_SEC more seconds. If the unit has ended meanwhile, the job
-    // ends at once with systemd's verdict. BIND, if set, mounts the overlay
-    // that the earlier daemon died before mounting.
-    void adopt(uint64_t remainingSec, OverlayBinder bind = {});
+    // unit, follows the log from its start, warns and stops the build at
+    // the same times as start() would. A warning point passed while no
+    // daemon watched is made up for once systemd says the unit still runs,
+    // unless info().timeoutWarned says it was given. If the unit has ended
+    // meanwhile, the job ends at once with systemd's verdict. BIND, if set,
+    // mounts the overlay that the earlier daemon died before mounting.
+    void adopt(uint32_t warningPercent, OverlayBinder bind = {});
     // A job that ended before this daemon started, as info() says. Its log
     // is taken as LOG (the record's count) when the file agrees; otherwise
     // it is read to count its lines.
@@ -134,7 +150,12 @@ class BuildJob
             }
         };
     }
+    // Arms the stop at info().deadline and the warning before it.
+    void armDeadline(uint32_t warningPercent);
     bool onTimeout();
+    // Warns if the warning point has passed, the warning was not given yet,
+    // and nothing is ending the build.
+    void warnIfDue();
     void onLog(uint64_t first, std::vector<std::string>& lines);
     void failStart(const std::string& step, const std::string& why);
     // Sets PROPERTIES on the instance, then starts it.
@@ -177,6 +198,8 @@ class BuildJob
     // The relay said it could not write the log (a full disk).
     bool logWriteFailed_ = false;
     GlibSource timer_;
+    uint64_t warnAt_ = 0; // µs since the epoch; 0: no warning (due)
+    GlibSource warnTimer_;
     // Callbacks from systemd may arrive after we are gone; they hold this.
     std::shared_ptr<BuildJob*> alive_;
 };

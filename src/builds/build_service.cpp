@@ -300,8 +300,9 @@ void BuildService::start(const BuildRequest& request, const Reply<uint64_t>& rep
     info.owner = owner;
     info.createdAt = clock::realtimeUsec();
     info.buildHash = hash;
-    uint64_t deadline = info.createdAt + options.limits.timeoutSec * 1000000;
-    auto* raw = publish(std::make_unique<BuildJob>(std::move(info), stateDir, BindMount(), systemd_), deadline);
+    constexpr uint64_t usecPerSec = 1000000;
+    info.deadline = skip ? 0 : info.createdAt + options.limits.timeoutSec * usecPerSec;
+    auto* raw = publish(std::make_unique<BuildJob>(std::move(info), stateDir, BindMount(), systemd_));
     runningOverlays_[overlay] = id;
     log::info("Build " + std::to_string(id) + " of overlay " + overlay + " starting as " + raw->info().unit,
               {{"MESSAGE_ID", messageId::buildStarted},
@@ -314,7 +315,7 @@ void BuildService::start(const BuildRequest& request, const Reply<uint64_t>& rep
         raw->skip();
         return reply(id);
     }
-    raw->start(buildUnitProperties(options), std::move(hostNetworks), options.limits.timeoutSec,
+    raw->start(buildUnitProperties(options), std::move(hostNetworks), config_.timeoutWarningPercent,
                overlayBinder(id, overlay, std::move(source)));
     reply(id);
 }
@@ -360,14 +361,14 @@ BuildJob* BuildService::find(uint64_t id) const
     return it == jobs_.end() ? nullptr : it->second.get();
 }
 
-BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec, bool save)
+BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, bool save)
 {
     auto* raw = job.get();
     uint64_t id = raw->info().id;
     jobs_[id] = std::move(job);
     if (save)
     {
-        saveRecord(*raw, deadlineUsec);
+        saveRecord(*raw);
     }
     if (jobCreated_)
     {
@@ -376,15 +377,18 @@ BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadline
     // The service's own bookkeeping, before the bus object publishes anything.
     BuildJob::Hooks hooks;
     // Running is recorded too: after a crash, a unit that is gone then
-    // means it ran and succeeded, not that it never started.
-    hooks.changed = [this, raw, deadlineUsec](const auto& properties) {
-        if (raw->info().state == JobState::running &&
-            std::find(properties.begin(), properties.end(), "State") != properties.end())
+    // means it ran and succeeded, not that it never started. So is the
+    // timeout warning, which a restarted daemon must not give again.
+    hooks.changed = [this, raw](const auto& properties) {
+        auto has = [&](const char* name) {
+            return std::find(properties.begin(), properties.end(), name) != properties.end();
+        };
+        if ((raw->info().state == JobState::running && has("State")) || has("TimeoutWarned"))
         {
-            saveRecord(*raw, deadlineUsec);
+            saveRecord(*raw);
         }
     };
-    hooks.finished = [this, raw, deadlineUsec] {
+    hooks.finished = [this, raw] {
         // Only its own claim: a job of an earlier boot, ended at recovery,
         // must not free the overlay for a build adopted from this one.
         if (auto claim = runningOverlays_.find(raw->info().overlay);
@@ -396,7 +400,7 @@ BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadline
         {
             rememberSuccess(raw->info().overlay, raw->info().buildHash);
         }
-        saveRecord(*raw, deadlineUsec);
+        saveRecord(*raw);
         // The mount point goes, and then its directory. A job that was
         // never bound (its unit never ran, or systemd refused it) still has
         // the empty mount point the start made. Never remove_all here:
@@ -419,11 +423,11 @@ BuildJob* BuildService::publish(std::unique_ptr<BuildJob> job, uint64_t deadline
     return raw;
 }
 
-void BuildService::saveRecord(const BuildJob& job, uint64_t deadlineUsec) const
+void BuildService::saveRecord(const BuildJob& job) const
 {
     try
     {
-        JobRecord record{job.info(), deadlineUsec, bootId_, std::nullopt};
+        JobRecord record{job.info(), bootId_, std::nullopt};
         if (job.log().finished()) // only once the job has ended
         {
             record.log = job.log().extent();
@@ -536,7 +540,7 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
         auto job = std::make_unique<BuildJob>(info, stateDir, BindMount(), systemd_);
         job->restoreEnded(record->log);
         // Its record stays as it is, unless it lacked the log's extent.
-        publish(std::move(job), record->deadlineUsec, !record->log);
+        publish(std::move(job), !record->log);
         return;
     }
     if (!record->bootId.empty() && record->bootId != bootId_)
@@ -545,12 +549,12 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
         // runtime directory went with the old boot, and systemd knows
         // nothing of how the build ended.
         auto job = std::make_unique<BuildJob>(info, stateDir, BindMount(), systemd_);
-        auto* raw = publish(std::move(job), record->deadlineUsec);
+        auto* raw = publish(std::move(job));
         log::notice("Build " + std::to_string(id) + " of overlay " + info.overlay +
                         " was running when the machine rebooted; it ends with result \"interrupted\"",
                     {{"LEFT4ME_JOB", std::to_string(id)}, {"LEFT4ME_OVERLAY", info.overlay}, {"UNIT", info.unit}});
         raw->endInterrupted();
-        saveRecord(*raw, record->deadlineUsec);
+        saveRecord(*raw);
         return;
     }
     // Running, or ended while no daemon watched: adopted either way, and
@@ -559,14 +563,12 @@ void BuildService::recoverJob(uint64_t id, std::size_t& newerEnded)
     auto target = runtimeDir + "/overlay";
     bool bound = kernel_.isMounted(target);
     auto job = std::make_unique<BuildJob>(info, stateDir, bound ? BindMount::adopt(target) : BindMount(), systemd_);
-    auto* raw = publish(std::move(job), record->deadlineUsec);
+    auto* raw = publish(std::move(job));
     runningOverlays_[info.overlay] = id;
-    uint64_t now = clock::realtimeUsec();
-    uint64_t remaining = record->deadlineUsec > now ? (record->deadlineUsec - now + 999999) / 1000000 : 1;
     log::notice("Adopting build " + std::to_string(id) + " of overlay " + info.overlay +
                     " from an earlier run of the daemon",
                 {{"LEFT4ME_JOB", std::to_string(id)}, {"LEFT4ME_OVERLAY", info.overlay}, {"UNIT", info.unit}});
-    raw->adopt(remaining, bound ? OverlayBinder() : overlayBinder(id, info.overlay, nullptr));
+    raw->adopt(config_.timeoutWarningPercent, bound ? OverlayBinder() : overlayBinder(id, info.overlay, nullptr));
 }
 
 } // namespace left4me

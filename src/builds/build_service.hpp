@@ -61,7 +61,8 @@ class BuildService
 
     // Republishes the jobs an earlier run of the daemon recorded: ended ones
     // as they ended, running ones adopted (their unit watched, their log
-    // followed, their mount detached at the end, their timeout re-armed), and
+    // followed, their mount detached at the end, their timeout and its
+    // warning re-armed), and
     // ones that ended unwatched with the outcome the template recorded.
     // Detaches mounts no job owns. Call once the bus layer's hooks are set.
     void recover();
@@ -70,8 +71,8 @@ class BuildService
     uint64_t allocateId();
     // Owns JOB, records it on disk (unless !SAVE), tells the bus layer and
     // hooks its end.
-    BuildJob* publish(std::unique_ptr<BuildJob> job, uint64_t deadlineUsec, bool save = true);
-    void saveRecord(const BuildJob& job, uint64_t deadlineUsec) const;
+    BuildJob* publish(std::unique_ptr<BuildJob> job, bool save = true);
+    void saveRecord(const BuildJob& job) const;
     // NEWER_ENDED: ended jobs newer than ID already kept, for retention.
     void recoverJob(uint64_t id, std::size_t& newerEnded);
     // Removes ended jobs past job_retention_sec or beyond the newest

@@ -38,7 +38,8 @@ std::string serializeJobRecord(const JobRecord& record)
         {"build_hash", info.buildHash},
         {"progress", info.progress},
         {"status_text", info.statusText},
-        {"deadline_usec", record.deadlineUsec},
+        {"deadline_usec", info.deadline},
+        {"timeout_warned", info.timeoutWarned},
         {"boot_id", record.bootId},
     };
     if (record.log)
@@ -69,10 +70,11 @@ std::optional<JobRecord> parseJobRecord(std::string_view text)
         info.result = r.string("result");
         info.exitStatus = r.integer<int32_t>("exit_status");
         info.buildHash = r.string("build_hash");
+        info.deadline = r.integer<uint64_t>("deadline_usec");
         // Fields later versions added: absent from older records.
         info.progress = r.has("progress") ? r.number("progress") : -1.0;
         info.statusText = r.has("status_text") ? r.string("status_text") : std::string();
-        record.deadlineUsec = r.integer<uint64_t>("deadline_usec");
+        info.timeoutWarned = r.has("timeout_warned") && r.boolean("timeout_warned");
         record.bootId = r.has("boot_id") ? r.string("boot_id") : std::string();
         if (r.has("log_lines") && r.has("log_bytes"))
         {

@@ -14,8 +14,7 @@ namespace left4me {
 
 struct JobRecord
 {
-    JobInfo info;
-    uint64_t deadlineUsec = 0; // realtime µs past which the build is stopped (timeout_sec)
+    JobInfo info; // its deadline and timeoutWarned included
     // The boot the record was written in (BuildService::bootId): a running
     // job recorded in another boot was cut short by the reboot. Empty in
     // records of older versions.

@@ -19,6 +19,7 @@ JobObject::JobObject(sdbus::IConnection& bus, BuildJob& job, CallServer& server,
         getObject().emitPropertiesChangedSignal(names::jobInterface, properties);
     };
     events.finished = [this] { emitFinished(job_.info().result, job_.info().exitStatus); };
+    events.timeoutWarning = [this] { emitTimeoutWarning(job_.info().deadline); };
     job_.setObserver(std::move(events));
     emitInterfacesAddedSignal({names::jobInterface});
 }

@@ -18,8 +18,8 @@
 
 namespace left4me {
 
-// The bus face of one BuildJob: its properties, its Log and Finished
-// signals, and the Cancel and ReadLog methods.
+// The bus face of one BuildJob: its properties, its Log, Finished and
+// TimeoutWarning signals, and the Cancel and ReadLog methods.
 class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::Job_adaptor,
                                                         sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>
 {
@@ -61,6 +61,8 @@ class JobObject final : public sdbus::AdaptorInterfaces<org::left4me::Builder::J
     std::string BuildHash() override { return job_.info().buildHash; }
     double Progress() override { return job_.info().progress; }
     std::string StatusText() override { return job_.info().statusText; }
+    uint64_t Deadline() override { return job_.info().deadline; }
+    bool TimeoutWarned() override { return job_.info().timeoutWarned; }
 
     struct HeldRead
     {

@@ -54,6 +54,15 @@ uint64_t idOf(const std::string& path)
     return jobIdFromPath(path).value_or(0);
 }
 
+// How `build` and `log --follow` tell that the job will be stopped.
+void warnOfTimeout(JobFollower& follower, LogPrinter& printer)
+{
+    follower.setWarningHandler([&printer](uint64_t deadline) {
+        printer.note(
+            format(N_("warning: the build reaches its timeout at %s and will be stopped then"), localTime(deadline)));
+    });
+}
+
 int reportServiceGone()
 {
     std::fprintf(stderr, "left4me-builderctl: %s\n", _("the service exited while the job was followed"));
@@ -85,6 +94,7 @@ int runBuild(Session& session, const CommandLine& line)
     JobFollower follower(
         session.bus(), path, 0, [&](uint64_t first, auto lines) { printer.lines(first, lines); },
         [&](double fraction, const std::string& text) { printer.progress(fraction, text); });
+    warnOfTimeout(follower, printer);
     bool cancelled = false;
     // The first Ctrl-C cancels the build and still shows its last lines; a
     // second one leaves at once (the build is already being stopped).
@@ -134,6 +144,7 @@ int runLog(Session& session, const CommandLine& line)
     LogPrinter printer(line.has("json"), false);
     JobFollower follower(
         session.bus(), path, from, [&](uint64_t first, auto lines) { printer.lines(first, lines); }, nullptr);
+    warnOfTimeout(follower, printer);
     bool stopped = false;
     SigintWatch sigint([&] {
         stopped = true;
@@ -216,6 +227,11 @@ int runStatus(Session& session, const CommandLine& line)
     double progress = variantOr(p, "Progress", -1.0);
     std::string result = variantOr(p, "Result", std::string());
     uint32_t owner = variantOr(p, "Owner", uint32_t{0});
+    std::string deadline = localTime(variantOr(p, "Deadline", uint64_t{0}));
+    if (variantOr(p, "TimeoutWarned", false))
+    {
+        deadline += std::string(" ") + _("(warning given)");
+    }
     std::vector<std::pair<std::string, std::string>> rows = {
         {_("Job"), std::to_string(variantOr(p, "Id", uint64_t{0}))},
         {_("Path"), path},
@@ -227,6 +243,7 @@ int runStatus(Session& session, const CommandLine& line)
         {_("Owner"), userName(owner) + " (" + std::to_string(owner) + ")"},
         {_("Created"), localTime(variantOr(p, "CreatedAt", uint64_t{0}))},
         {_("Finished"), localTime(variantOr(p, "FinishedAt", uint64_t{0}))},
+        {_("Deadline"), deadline},
         {_("Build hash"), variantOr(p, "BuildHash", std::string())},
         {_("Progress"), progress < 0 ? "-" : std::to_string(std::lround(progress * 100)) + "%"},
         // The script's own status text: shown, never obeyed.

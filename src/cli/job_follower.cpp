@@ -62,6 +62,10 @@ JobOutcome JobFollower::run(GMainLoop* loop, bool follow)
     }
     if (follow && !ended_)
     {
+        if (variantOr(properties, "TimeoutWarned", false))
+        {
+            warn(variantOr(properties, "Deadline", uint64_t{0})); // before we subscribed
+        }
         loop_ = loop;
         g_main_loop_run(loop);
         loop_ = nullptr;
@@ -145,6 +149,25 @@ void JobFollower::onFinished(const std::string& /*result*/, const int32_t& /*exi
     catchUp();
     ended_ = true;
     finish();
+}
+
+void JobFollower::onTimeoutWarning(const uint64_t& deadline)
+{
+    if (fromService())
+    {
+        warn(deadline);
+    }
+}
+
+void JobFollower::warn(uint64_t deadline)
+{
+    // Once: the property read in run() and the signal may both tell it.
+    if (warned_ || !warning_)
+    {
+        return;
+    }
+    warned_ = true;
+    warning_(deadline);
 }
 
 void JobFollower::onPropertiesChanged(const std::string& interfaceName,

@@ -31,6 +31,7 @@ class JobFollower final : public sdbus::ProxyInterfaces<org::left4me::Builder::J
   public:
     using LinesHandler = std::function<void(uint64_t first, std::span<const std::string> lines)>;
     using ProgressHandler = std::function<void(double fraction, const std::string& text)>;
+    using WarningHandler = std::function<void(uint64_t deadline)>;
 
     // Subscribes to the job's signals before anything is read, so that the
     // replay and the live lines meet.
@@ -40,6 +41,10 @@ class JobFollower final : public sdbus::ProxyInterfaces<org::left4me::Builder::J
     JobFollower& operator=(const JobFollower&) = delete;
     ~JobFollower();
 
+    // While following, WARNING is told the deadline once when the job warns
+    // that its timeout will stop it, or at once if it had warned before.
+    void setWarningHandler(WarningHandler warning) { warning_ = std::move(warning); }
+
     // Replays the log from the first line; with FOLLOW, then runs LOOP until
     // the job has ended and its last line is printed, or interrupt().
     JobOutcome run(GMainLoop* loop, bool follow);
@@ -48,6 +53,8 @@ class JobFollower final : public sdbus::ProxyInterfaces<org::left4me::Builder::J
   private:
     void onLog(const uint64_t& firstLine, const std::vector<std::string>& lines) override;
     void onFinished(const std::string& result, const int32_t& exitStatus) override;
+    void onTimeoutWarning(const uint64_t& deadline) override;
+    void warn(uint64_t deadline);
     void onPropertiesChanged(const std::string& interfaceName, const std::map<std::string, sdbus::Variant>& changed,
                              const std::vector<std::string>& invalidated) override;
 
@@ -63,6 +70,8 @@ class JobFollower final : public sdbus::ProxyInterfaces<org::left4me::Builder::J
     LogCursor cursor_;
     LinesHandler lines_;
     ProgressHandler progress_;
+    WarningHandler warning_;
+    bool warned_ = false;
     GMainLoop* loop_ = nullptr;
     bool ended_ = false;
     bool interrupted_ = false;

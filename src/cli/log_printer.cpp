@@ -91,6 +91,15 @@ void LogPrinter::progress(double fraction, const std::string& text)
     std::fflush(stdout);
 }
 
+void LogPrinter::note(const std::string& text)
+{
+    erase();
+    std::fflush(stdout);
+    std::fprintf(stderr, "left4me-builderctl: %s\n", text.c_str());
+    draw();
+    std::fflush(stdout);
+}
+
 void LogPrinter::finish()
 {
     erase();

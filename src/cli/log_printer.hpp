@@ -21,6 +21,9 @@ class LogPrinter
 
     void lines(uint64_t first, std::span<const std::string> lines);
     void progress(double fraction, const std::string& text);
+    // One line of our own on stderr ("left4me-builderctl: TEXT"), between
+    // the log lines, the progress line kept below it.
+    void note(const std::string& text);
     // Erases the progress line; the terminal is left as if it never was.
     void finish();
 

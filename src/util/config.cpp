@@ -224,6 +224,15 @@ Config parseConfig(std::string_view text)
                  fail(k, "must be at least 1 MiB (1048576)");
              }
          }},
+        {"timeout_warning_percent",
+         [&](const Json& v, const std::string& k) {
+             constexpr uint64_t most = 99;
+             if (!v.is_number_unsigned() || v.get<uint64_t>() > most)
+             {
+                 fail(k, "must be a whole number from 0 (never warn) to 99");
+             }
+             config.timeoutWarningPercent = static_cast<uint32_t>(v.get<uint64_t>());
+         }},
         {"max_running_builds_per_user",
          [&](const Json& v, const std::string& k) {
              config.maxRunningBuildsPerUser = static_cast<uint32_t>(positive(v, k, 4096));

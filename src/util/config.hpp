@@ -41,6 +41,10 @@ struct Config
     uint32_t maxRunningBuilds = 16;
     // Per caller uid, so that one caller cannot take every slot.
     uint32_t maxRunningBuildsPerUser = 8;
+    // A build's job warns that it will be stopped once this share of its
+    // timeout has passed (15 minutes of 20, as the ISO builder does); 0
+    // never warns.
+    uint32_t timeoutWarningPercent = 75;
     // Ended jobs (object, record and log) are kept this long, and at most
     // this many; then they are removed together.
     uint64_t jobRetentionSec = uint64_t{7} * 86400;

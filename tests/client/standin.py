@@ -18,6 +18,11 @@ What it does, kept to what the client relies on:
 * Jobs live in STATE_DIR/jobs/<id>/ and survive the stand-in: a new one
   (bus activation on the next call) republishes them, follows running
   builds on, and owns the name last.
+* Its Deadline is timeout_sec (default 3600, or the seconds, fractions
+  allowed, in STATE_DIR/default-timeout-sec) after its start; once 75% of
+  that has passed, a running build warns (PropertiesChanged TimeoutWarned,
+  then TimeoutWarning), once, across restarts (STATE_DIR/jobs/<id>/warned).
+  It is not stopped at the deadline.
 * Cancel ends the build cancelled. Busy for a second build of one overlay.
   Mount, Unmount and ApplyCaps answer NotSupported.
 * Controls for the tests, as files in STATE_DIR: `refuse-start` (exit at
@@ -75,6 +80,7 @@ class Job:
         self.overlay = request["overlay"]
         self.owner = request["owner"]
         self.created_at = request["created_at"]
+        self.deadline = request["deadline"]
         self.lines = []           # every line read from the log, as signalled
         self.offset = 0           # bytes of the log read
         self.partial = b""
@@ -92,7 +98,22 @@ class Job:
             "Owner": GLib.Variant("u", self.owner), "CreatedAt": GLib.Variant("t", self.created_at),
             "BuildHash": GLib.Variant("s", "0" * 64), "Progress": GLib.Variant("d", -1.0),
             "StatusText": GLib.Variant("s", ""), "FinishedAt": GLib.Variant("t", self.finished_at),
+            "Deadline": GLib.Variant("t", self.deadline), "TimeoutWarned": GLib.Variant("b", self.warned()),
         }
+
+    def warned(self):
+        return os.path.exists(self.file("warned"))
+
+    def warn_if_due(self):
+        warn_at = self.created_at + (self.deadline - self.created_at) * 75 // 100
+        if self.warned() or time.time() * 1e6 < warn_at:
+            return
+        open(self.file("warned"), "w").close()
+        changed = {"TimeoutWarned": self.properties()["TimeoutWarned"]}
+        self.service.emit(self.path, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                          GLib.Variant("(sa{sv}as)", ("org.left4me.Builder.Job", changed, [])))
+        self.service.emit(self.path, "org.left4me.Builder.Job", "TimeoutWarning",
+                          GLib.Variant("(t)", (self.deadline,)))
 
     def recover(self):
         """What an earlier stand-in left: the log so far counts as delivered."""
@@ -115,6 +136,8 @@ class Job:
         self.read(signal_lines=True)
         if status is not None:
             self.end(status, announce=True)
+        else:
+            self.warn_if_due()
 
     def read(self, signal_lines):
         with open(self.file("log"), "rb") as log:
@@ -293,7 +316,9 @@ class Service:
             f.write(script)
         open(os.path.join(directory, "log"), "wb").close()
         with open(os.path.join(directory, "request.json"), "w") as f:
-            json.dump({"overlay": overlay, "owner": owner, "created_at": int(time.time() * 1e6)}, f)
+            created_at = int(time.time() * 1e6)
+            deadline = created_at + int(options.get("timeout_sec", self.default_timeout_sec()) * 1000000)
+            json.dump({"overlay": overlay, "owner": owner, "created_at": created_at, "deadline": deadline}, f)
         # A session of its own: the build outlives the stand-in, as builds
         # outlive the daemon.
         runner = subprocess.Popen([sys.executable, RUNNER, directory], start_new_session=True,
@@ -303,6 +328,12 @@ class Service:
         job = Job(self, job_id, directory)
         self.publish(job)
         return job.path
+
+    def default_timeout_sec(self):
+        try:
+            return float(open(os.path.join(self.state_dir, "default-timeout-sec")).read())
+        except FileNotFoundError:
+            return 3600
 
     def cancel(self, path):
         job_id = path[len(JOB_PREFIX):] if path.startswith(JOB_PREFIX) else ""

@@ -6,6 +6,7 @@ proofs are in tests/e2e/test_python_client.py."""
 import asyncio
 import hashlib
 import inspect
+import os
 import threading
 import time
 
@@ -299,6 +300,43 @@ def test_on_progress_reports_marker_lines_live_and_on_replay_and_hide_progress_k
     assert [line.number for line in batches] == list(range(6))  # not hidden: every line, numbered
 
 
+def test_on_timeout_warning_is_told_once_in_order_with_the_lines_with_the_jobs_deadline(bus):
+    builder = Builder(bus.address)
+    # The stand-in warns at 75 % of timeout_sec, as the daemon does by default.
+    job = builder.start_build("demo", "echo before; sleep 1.5; echo after", timeout_sec=1)
+    told = []
+    result = bounded(lambda: job.follow(told.append, on_timeout_warning=lambda deadline: told.append(deadline)))
+    assert result.succeeded
+    info = job.info()
+    assert info.deadline == info.created_at + 1000000 and info.timeout_warned
+    assert told == ["before", info.deadline, "after"]
+    # Lines alone need no warning: without the callback, nothing else is asked.
+    assert list(job.lines())[-1].text == "after"
+
+
+def test_a_follower_that_comes_after_the_warning_is_told_at_once_and_once_across_a_restart_of_the_service(bus):
+    with open(os.path.join(bus.state, "default-timeout-sec"), "w") as f:
+        f.write("0.4")  # warned at 0.3 s
+    builder = Builder(bus.address)
+    job = builder.start_build("demo", "echo go; sleep 600")
+    wait_for(lambda: job.timeout_warned, "the warning")
+    warnings = []
+    detach = threading.Event()
+    follower = Follower(lambda: job.follow(on_timeout_warning=warnings.append, should_detach=detach.is_set))
+    wait_for(lambda: warnings, "the late follower to be told")
+    assert warnings == [job.deadline]
+    bus.kill_service()
+    bus.forget_calls()
+    # The follower calls the service back (bus activation) and reads the log again.
+    wait_for(lambda: any(call.startswith("org.left4me.Builder.Job.ReadLog") for call in bus.calls()),
+             "the follower to catch up with the restarted service")
+    detach.set()
+    result, error = follower.outcome()
+    assert error is None and result.state == "running"
+    assert warnings == [job.deadline]
+    assert [j.snapshot.timeout_warned for j in builder.jobs()] == [True]
+
+
 def test_jobs_come_from_one_call_filtered_by_owner_and_state(bus):
     builder = Builder(bus.address)
     done = builder.start_build("one", "true")
@@ -361,8 +399,9 @@ def test_run_sandboxed_script_has_the_workers_signature():
     assert [(name, p.kind.name, p.default is p.empty) for name, p in parameters.items()] == [
         ("overlay_id", "POSITIONAL_OR_KEYWORD", True), ("script_text", "POSITIONAL_OR_KEYWORD", True),
         ("on_stdout", "KEYWORD_ONLY", True), ("on_stderr", "KEYWORD_ONLY", True),
-        ("should_cancel", "KEYWORD_ONLY", True), ("on_started", "KEYWORD_ONLY", False)]
-    assert parameters["on_started"].default is None
+        ("should_cancel", "KEYWORD_ONLY", True), ("on_started", "KEYWORD_ONLY", False),
+        ("on_timeout_warning", "KEYWORD_ONLY", False)]
+    assert parameters["on_started"].default is None and parameters["on_timeout_warning"].default is None
 
 
 def test_run_sandboxed_script_returns_none_on_success_and_tells_the_job_id_first(system_bus):
@@ -373,6 +412,17 @@ def test_run_sandboxed_script_returns_none_on_success_and_tells_the_job_id_first
     assert returned is None
     assert events[0][0] == "started" and isinstance(events[0][1], int)
     assert sorted(events[1:]) == [("err", "err"), ("out", "out")]
+
+
+def test_run_sandboxed_script_tells_the_timeout_warning_between_the_lines(system_bus):
+    with open(os.path.join(system_bus.state, "default-timeout-sec"), "w") as f:
+        f.write("0.4")  # the service's configured limit, which the worker does not choose: warned at 0.3 s
+    events = []
+    run_sandboxed_script("demo", "echo before; sleep 0.8; echo after", on_stdout=events.append,
+                         on_stderr=events.append, should_cancel=lambda: False,
+                         on_timeout_warning=lambda deadline: events.append(("warned", deadline)))
+    assert events[0] == "before" and events[2] == "after"
+    assert events[1][0] == "warned" and events[1][1] == Builder(system_bus.address).job(1).deadline
 
 
 def test_run_sandboxed_script_raises_build_error_with_the_result_on_failure(system_bus):

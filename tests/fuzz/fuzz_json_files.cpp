@@ -60,7 +60,7 @@ bool sameJob(const JobRecord& a, const JobRecord& b)
     return x.id == y.id && x.overlay == y.overlay && x.unit == y.unit && x.owner == y.owner &&
            x.createdAt == y.createdAt && x.finishedAt == y.finishedAt && x.state == y.state && x.result == y.result &&
            x.exitStatus == y.exitStatus && x.buildHash == y.buildHash && x.progress == y.progress &&
-           x.statusText == y.statusText && a.deadlineUsec == b.deadlineUsec;
+           x.statusText == y.statusText && x.deadline == y.deadline && x.timeoutWarned == y.timeoutWarned;
 }
 
 } // namespace

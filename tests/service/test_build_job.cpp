@@ -3,6 +3,7 @@
 #include "fake_systemd.hpp"
 #include "sandbox/stream_lines.hpp"
 #include "temp_dir.hpp"
+#include "util/clock.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -20,12 +21,17 @@ namespace {
 
 constexpr const char* unitName = "left4me-build@7.service";
 
+constexpr uint64_t usecPerSec = 1000000;
+
 struct Harness
 {
     TempDir dir;
     FakeSystemd systemd;
     std::unique_ptr<BuildJob> job;
     int finished = 0;
+    // What the bus object is told, in order: "changed TimeoutWarned",
+    // "warning <deadline>", "finished".
+    std::vector<std::string> told;
     std::vector<std::pair<uid_t, gid_t>> bound;
     bool bindFails = false;
 
@@ -36,11 +42,58 @@ struct Harness
         info.id = 7;
         info.overlay = "demo";
         info.unit = unitName;
+        create(info);
+        systemd.units[unitName].user = {62001, 62001};
+    }
+
+    void create(const JobInfo& info)
+    {
         job = std::make_unique<BuildJob>(info, dir.path(), BindMount(), systemd);
         BuildJob::Hooks hooks;
         hooks.finished = [this] { ++finished; };
         job->setHooks(hooks);
-        systemd.units[unitName].user = {62001, 62001};
+        BuildJob::Events observer;
+        observer.changed = [this](const std::vector<std::string>& properties) {
+            for (const auto& p : properties)
+            {
+                told.push_back("changed " + p);
+            }
+        };
+        observer.timeoutWarning = [this] { told.push_back("warning " + std::to_string(job->info().deadline)); };
+        observer.finished = [this] { told.push_back("finished"); };
+        job->setObserver(observer);
+    }
+
+    // The job as BuildService makes it: created AGO_MSEC ago, its deadline
+    // LEFT_MSEC from now.
+    void createTimed(int64_t agoMsec, int64_t leftMsec)
+    {
+        JobInfo info = job->info();
+        uint64_t now = clock::realtimeUsec();
+        info.createdAt = now - static_cast<uint64_t>(agoMsec) * 1000;
+        info.deadline = now + static_cast<uint64_t>(leftMsec) * 1000;
+        create(info);
+    }
+
+    [[nodiscard]] int count(const std::string& prefix) const
+    {
+        return static_cast<int>(
+            std::count_if(told.begin(), told.end(), [&](const auto& t) { return t.rfind(prefix, 0) == 0; }));
+    }
+
+    // Runs the loop (timers) and the fake systemd for MSEC.
+    void spin(unsigned msec)
+    {
+        bool over = false;
+        auto timer = GlibSource::timeout(std::chrono::milliseconds(msec), [&] {
+            over = true;
+            return false;
+        });
+        while (!over)
+        {
+            g_main_context_iteration(nullptr, TRUE);
+            systemd.run();
+        }
     }
 
     OverlayBinder binder()
@@ -55,9 +108,15 @@ struct Harness
         };
     }
 
-    void start(uint64_t timeoutSec = 3600, std::optional<std::vector<net::IpPrefix>> host = std::nullopt)
+    // Starts the job, as created, or created now with a deadline TIMEOUT_SEC away.
+    void start(std::optional<uint64_t> timeoutSec = 3600, std::optional<std::vector<net::IpPrefix>> host = std::nullopt,
+               uint32_t warningPercent = 75)
     {
-        job->start({{"MemoryMax", uint64_t{1} << 30U}}, std::move(host), timeoutSec, binder());
+        if (timeoutSec)
+        {
+            createTimed(0, static_cast<int64_t>(*timeoutSec * 1000));
+        }
+        job->start({{"MemoryMax", uint64_t{1} << 30U}}, std::move(host), warningPercent, binder());
         systemd.run();
     }
 
@@ -220,16 +279,15 @@ TEST_CASE("adoption: a running build is followed on; one collected before the da
         info.overlay = "demo";
         info.unit = "left4me-build@8.service";
         info.state = recorded;
-        h.job = std::make_unique<BuildJob>(info, h.dir.path(), BindMount(), h.systemd);
-        BuildJob::Hooks hooks;
-        hooks.finished = [&] { ++h.finished; };
-        h.job->setHooks(hooks);
+        info.createdAt = clock::realtimeUsec();
+        info.deadline = info.createdAt + 600 * usecPerSec;
+        h.create(info);
     };
     SUBCASE("still running: adopted, and its end is seen")
     {
         adopted(JobState::running);
         h.systemd.units["left4me-build@8.service"].activeState = "active";
-        h.job->adopt(600);
+        h.job->adopt(75);
         h.systemd.run();
         CHECK_FALSE(h.job->ended());
         h.systemd.end("left4me-build@8.service", exited(0));
@@ -242,7 +300,7 @@ TEST_CASE("adoption: a running build is followed on; one collected before the da
         std::filesystem::create_directory(h.dir.path() + "/exit");
         std::ofstream(h.dir.path() + "/exit/record") << "success exited 0\n";
         h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0}; // loaded afresh
-        h.job->adopt(600);
+        h.job->adopt(75);
         h.systemd.run();
         CHECK(std::string(toString(h.info().state)) == "succeeded");
         CHECK(h.info().exitStatus == 0);
@@ -251,7 +309,7 @@ TEST_CASE("adoption: a running build is followed on; one collected before the da
     {
         adopted(JobState::running);
         h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0};
-        h.job->adopt(600);
+        h.job->adopt(75);
         h.systemd.run();
         CHECK(std::string(toString(h.info().state)) == "succeeded");
         CHECK(h.info().exitStatus == 0);
@@ -262,7 +320,7 @@ TEST_CASE("adoption: a running build is followed on; one collected before the da
         std::filesystem::create_directory(h.dir.path() + "/exit");
         std::ofstream(h.dir.path() + "/exit/record") << "success exited 0\n";
         h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0};
-        h.job->adopt(600);
+        h.job->adopt(75);
         h.systemd.run();
         CHECK(std::string(toString(h.info().state)) == "succeeded");
         CHECK(h.info().result == "success");
@@ -271,7 +329,7 @@ TEST_CASE("adoption: a running build is followed on; one collected before the da
     {
         adopted(JobState::starting);
         h.systemd.units["left4me-build@8.service"].outcome = {"success", 0, 0, 0};
-        h.job->adopt(600);
+        h.job->adopt(75);
         h.systemd.run();
         CHECK(std::string(toString(h.info().state)) == "failed");
         CHECK(h.info().result == "interrupted");
@@ -282,9 +340,118 @@ TEST_CASE("adoption: a running build is followed on; one collected before the da
         adopted(JobState::starting);
         h.systemd.units["left4me-build@8.service"].activeState = "activating";
         h.systemd.units["left4me-build@8.service"].user = {63000, 63000};
-        h.job->adopt(600, h.binder());
+        h.job->adopt(75, h.binder());
         h.systemd.run();
         REQUIRE(h.bound.size() == 1);
         CHECK(h.bound[0].first == 63000);
     }
+}
+
+TEST_CASE("a build is warned once, when the configured share of its timeout has passed, then stopped at its deadline")
+{
+    Harness h;
+    h.systemd.units[unitName].outcome = {"exit-code", 1, CLD_EXITED, 143};
+    // 2 s in all: warned 1.5 s in (0.3 s from now), stopped at the deadline (0.8 s from now).
+    h.createTimed(1200, 800);
+    h.start(std::nullopt);
+    CHECK(h.count("warning") == 0);
+    while (h.finished == 0)
+    {
+        g_main_context_iteration(nullptr, TRUE);
+        h.systemd.run();
+    }
+    CHECK(h.info().result == "timeout");
+    CHECK(h.info().timeoutWarned);
+    // The property changes first (the service records it there), then the signal, once.
+    auto warning = "warning " + std::to_string(h.info().deadline);
+    auto first = std::find(h.told.begin(), h.told.end(), "changed TimeoutWarned");
+    REQUIRE(first != h.told.end());
+    REQUIRE(first + 1 != h.told.end());
+    CHECK(*(first + 1) == warning);
+    CHECK(h.count("changed TimeoutWarned") == 1);
+    CHECK(h.count("warning") == 1);
+    CHECK(std::find(h.told.begin(), h.told.end(), "finished") > first);
+}
+
+TEST_CASE("a build that ends before its warning point is never warned")
+{
+    Harness h;
+    // Warned 0.2 s from now, unless it has ended.
+    h.createTimed(0, 400);
+    SUBCASE("it succeeded")
+    {
+        h.start(std::nullopt, std::nullopt, 50);
+        h.systemd.end(unitName, exited(0));
+        h.systemd.run();
+        REQUIRE(h.job->ended());
+    }
+    SUBCASE("it was cancelled")
+    {
+        h.start(std::nullopt, std::nullopt, 50);
+        h.job->cancel([](const std::string&) {});
+        h.systemd.run();
+        REQUIRE(h.job->ended());
+    }
+    SUBCASE("timeout_warning_percent 0: it runs past the point and is not warned")
+    {
+        h.start(std::nullopt, std::nullopt, 0);
+    }
+    h.spin(300);
+    CHECK_FALSE(h.info().timeoutWarned);
+    CHECK(h.count("warning") == 0);
+    CHECK(h.count("changed TimeoutWarned") == 0);
+}
+
+TEST_CASE("adoption past the warning point: warned at once if it still runs and was not warned, never twice")
+{
+    Harness h;
+    JobInfo info = h.info();
+    info.state = JobState::running;
+    uint64_t now = clock::realtimeUsec();
+    info.createdAt = now - 3000 * usecPerSec; // warned at 2700 s of 3600
+    info.deadline = now + 600 * usecPerSec;
+    SUBCASE("not warned, still running: warned once systemd says it runs, with its recorded deadline")
+    {
+        h.create(info);
+        h.systemd.units[unitName].activeState = "active";
+        h.job->adopt(75);
+        CHECK(h.count("warning") == 0); // not before systemd has answered
+        h.systemd.run();
+        CHECK(h.info().timeoutWarned);
+        CHECK(h.told == std::vector<std::string>{"changed TimeoutWarned", "warning " + std::to_string(info.deadline)});
+        h.systemd.setState(unitName, "active");
+        h.systemd.run();
+        CHECK(h.count("warning") == 1);
+    }
+    SUBCASE("warned by the daemon before: not again")
+    {
+        info.timeoutWarned = true;
+        h.create(info);
+        h.systemd.units[unitName].activeState = "active";
+        h.job->adopt(75);
+        h.systemd.run();
+        CHECK(h.count("warning") == 0);
+        CHECK(h.info().timeoutWarned);
+    }
+    SUBCASE("ended while no daemon watched: not warned")
+    {
+        h.create(info);
+        h.systemd.units[unitName].activeState = "failed";
+        h.systemd.units[unitName].outcome = {"exit-code", 1, CLD_EXITED, 2};
+        h.job->adopt(75);
+        h.systemd.run();
+        REQUIRE(h.job->ended());
+        CHECK(h.count("warning") == 0);
+        CHECK_FALSE(h.info().timeoutWarned);
+    }
+}
+
+TEST_CASE("the warning point is the configured share of the time from creation to the deadline")
+{
+    constexpr uint64_t created = 1700000000000000;
+    constexpr uint64_t twentyMinutes = 1200 * usecPerSec;
+    CHECK(timeoutWarningAt(created, created + twentyMinutes, 75) == created + 900 * usecPerSec);
+    CHECK(timeoutWarningAt(created, created + twentyMinutes, 1) == created + 12 * usecPerSec);
+    CHECK(timeoutWarningAt(created, created + twentyMinutes, 0) == 0);
+    CHECK(timeoutWarningAt(created, 0, 75) == 0); // no deadline (skipped)
 }

@@ -28,6 +28,7 @@ struct Harness
     std::set<std::string> mounted;  // what the fake kernel has mounted
     std::vector<std::string> bound; // targets it bound
     std::unique_ptr<BuildService> builds;
+    std::vector<uint64_t> warnings; // the jobs that warned of their timeout, since the last restart
 
     Harness()
     {
@@ -66,6 +67,13 @@ struct Harness
         builds.reset();
         builds = std::make_unique<BuildService>(config, BuildPaths{dir.path() + "/state", dir.path() + "/run"}, systemd,
                                                 kernel());
+        warnings.clear();
+        // As the bus layer does, before anything is published.
+        builds->onJobCreated([this](BuildJob& job) {
+            BuildJob::Events events;
+            events.timeoutWarning = [this, id = job.info().id] { warnings.push_back(id); };
+            job.setObserver(events);
+        });
         builds->recover();
         systemd.run();
     }
@@ -90,17 +98,19 @@ struct Harness
         return *answer;
     }
 
-    void record(uint64_t id, JobState state, std::string bootId, uint64_t finishedAt = 0)
+    // CREATED_AGO_SEC before now, its deadline an hour after creation.
+    void record(uint64_t id, JobState state, std::string bootId, uint64_t finishedAt = 0, uint64_t createdAgoSec = 0)
     {
+        constexpr uint64_t usecPerSec = 1000000;
         JobRecord record;
         record.info.id = id;
         record.info.overlay = "demo";
         record.info.unit = "left4me-build@" + std::to_string(id) + ".service";
         record.info.state = state;
-        record.info.createdAt = clock::realtimeUsec();
+        record.info.createdAt = clock::realtimeUsec() - createdAgoSec * usecPerSec;
         record.info.finishedAt = finishedAt;
         record.info.result = isEnded(state) ? "success" : "";
-        record.deadlineUsec = clock::realtimeUsec() + 3600000000ULL;
+        record.info.deadline = record.info.createdAt + 3600 * usecPerSec;
         record.bootId = std::move(bootId);
         auto jobDir = dir.path() + "/state/jobs/" + std::to_string(id);
         fs::create_directories(jobDir);
@@ -211,4 +221,51 @@ TEST_CASE("a build whose daemon died before it bound the overlay gets it bound b
     h.restart();
     REQUIRE(h.bound.size() == 1);
     CHECK(h.bound[0] == h.dir.path() + "/run/jobs/9/overlay");
+}
+
+TEST_CASE("a job's deadline is its creation plus timeout_sec; a skipped one has none")
+{
+    Harness h;
+    h.config.limits.timeoutSec = 1200;
+    auto first = h.start("demo", "make", true);
+    REQUIRE(first.ok());
+    const auto& info = h.builds->find(first.value())->info();
+    CHECK(info.deadline == info.createdAt + uint64_t{1200} * 1000000);
+    h.systemd.end("left4me-build@1.service", {"success", 1, 1, 0});
+    h.systemd.run();
+    auto skipped = h.start("demo", "make", true);
+    REQUIRE(h.builds->find(skipped.value())->info().result == "skipped");
+    CHECK(h.builds->find(skipped.value())->info().deadline == 0);
+}
+
+TEST_CASE("a build adopted past its warning point is warned once, and the record keeps it from a second daemon")
+{
+    Harness h;
+    // Running for 50 of its 60 minutes: past 75 %, not yet warned.
+    h.record(4, JobState::running, h.bootId(), 0, 3000);
+    h.mounted.insert(h.dir.path() + "/run/jobs/4/overlay");
+    h.systemd.units["left4me-build@4.service"].activeState = "active";
+    h.restart();
+    CHECK(h.warnings == std::vector<uint64_t>{4});
+    CHECK(h.builds->find(4)->info().timeoutWarned);
+    std::ifstream in(h.dir.path() + "/state/jobs/4/job.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto record = parseJobRecord(text);
+    REQUIRE(record);
+    CHECK(record->info.timeoutWarned);
+
+    h.restart();
+    CHECK(h.warnings.empty());
+    CHECK(h.builds->find(4)->info().timeoutWarned);
+
+    SUBCASE("timeout_warning_percent 0 warns no build, even one past the point")
+    {
+        h.record(5, JobState::running, h.bootId(), 0, 3000);
+        h.mounted.insert(h.dir.path() + "/run/jobs/5/overlay");
+        h.systemd.units["left4me-build@5.service"].activeState = "active";
+        h.config.timeoutWarningPercent = 0;
+        h.restart();
+        CHECK(h.warnings.empty());
+        CHECK_FALSE(h.builds->find(5)->info().timeoutWarned);
+    }
 }

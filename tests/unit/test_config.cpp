@@ -90,3 +90,17 @@ TEST_CASE("a missing configuration file means all defaults")
     auto config = loadConfig("/nonexistent/left4me/builder.json");
     CHECK(config.overlaysRoot == "/var/lib/left4me/overlays");
 }
+
+TEST_CASE("timeout_warning_percent: 75 by default, 0 never warns, 100 and more are refused")
+{
+    CHECK(parseConfig("{}").timeoutWarningPercent == 75);
+    CHECK(parseConfig(R"({"timeout_warning_percent": 0})").timeoutWarningPercent == 0);
+    CHECK(parseConfig(R"({"timeout_warning_percent": 99})").timeoutWarningPercent == 99);
+    for (const auto* bad : {"100", "-1", "50.5", "\"75\"", "true"})
+    {
+        CAPTURE(bad);
+        CHECK(errorOf(std::string(R"({"timeout_warning_percent": )") + bad + "}")
+                  .find("\"timeout_warning_percent\": must be a whole number from 0 (never warn) to 99") !=
+              std::string::npos);
+    }
+}

@@ -16,7 +16,8 @@ TEST_CASE("a job record survives a round trip through its file format")
     record.info.buildHash = std::string(64, 'a');
     record.info.progress = 0.5;
     record.info.statusText = "half \xc3\xa4";
-    record.deadlineUsec = 1700000003600000;
+    record.info.deadline = 1700000003600000;
+    record.info.timeoutWarned = true;
     record.bootId = "0f4c1d5e-8a77-4f34-9bb3-2c1b6a0e9d11";
     auto parsed = parseJobRecord(serializeJobRecord(record));
     REQUIRE(parsed);
@@ -27,7 +28,8 @@ TEST_CASE("a job record survives a round trip through its file format")
     CHECK(toString(parsed->info.state) == "running");
     CHECK(parsed->info.exitStatus == -1);
     CHECK(parsed->info.statusText == "half \xc3\xa4");
-    CHECK(parsed->deadlineUsec == 1700000003600000);
+    CHECK(parsed->info.deadline == 1700000003600000);
+    CHECK(parsed->info.timeoutWarned);
     CHECK(parsed->bootId == record.bootId);
     CHECK_FALSE(parsed->log);
 
@@ -40,17 +42,41 @@ TEST_CASE("a job record survives a round trip through its file format")
     CHECK(ended->log->bytes == 6888896);
 }
 
-TEST_CASE("a job record of an older version, without a boot id, is read with none")
+namespace {
+
+// A record as an older version wrote it: without LINE, one of its lines.
+std::string olderRecord(const std::string& line)
 {
     JobRecord record;
     record.info.unit = "u";
     auto text = serializeJobRecord(record);
-    auto at = text.find("  \"boot_id\": \"\",\n");
+    auto at = text.find(line);
     REQUIRE(at != std::string::npos);
-    text.erase(at, std::string("  \"boot_id\": \"\",\n").size());
-    auto parsed = parseJobRecord(text);
+    return text.erase(at, line.size());
+}
+
+} // namespace
+
+TEST_CASE("a job record of an older version, without a boot id, is read with none")
+{
+    auto parsed = parseJobRecord(olderRecord("  \"boot_id\": \"\",\n"));
     REQUIRE(parsed);
     CHECK(parsed->bootId.empty());
+}
+
+TEST_CASE("a job record of an older version, without timeout_warned, was not warned")
+{
+    auto parsed = parseJobRecord(olderRecord("  \"timeout_warned\": false,\n"));
+    REQUIRE(parsed);
+    CHECK_FALSE(parsed->info.timeoutWarned);
+    // Present, it must be a boolean.
+    JobRecord record;
+    record.info.unit = "u";
+    auto text = serializeJobRecord(record);
+    std::string field = "\"timeout_warned\": false";
+    auto at = text.find(field);
+    REQUIRE(at != std::string::npos);
+    CHECK_FALSE(parseJobRecord(text.replace(at, field.size(), "\"timeout_warned\": \"no\"")));
 }
 
 TEST_CASE("a damaged job record is refused, never guessed")
