@@ -90,3 +90,21 @@ TEST_CASE("a missing configuration file means all defaults")
     auto config = loadConfig("/nonexistent/left4me/builder.json");
     CHECK(config.overlaysRoot == "/var/lib/left4me/overlays");
 }
+
+TEST_CASE("server_templates lists template units only, and never the daemon's own")
+{
+    CHECK(parseConfig("{}").serverTemplates == std::vector<std::string>{"left4me-server@.service"});
+    CHECK(parseConfig(R"({"server_templates": ["game@.service", "a.b:c-d_e@.service"]})").serverTemplates ==
+          std::vector<std::string>{"game@.service", "a.b:c-d_e@.service"});
+    CHECK(parseConfig(R"({"server_templates": []})").serverTemplates.empty());
+    for (const char* bad :
+         {R"("left4me-server@.service")", R"([5])", R"(["ssh.service"])", R"(["game@1.service"])", R"(["game@.timer"])",
+          R"(["@.service"])", R"(["-game@.service"])", R"(["a\\x2fb@.service"])", R"(["a/b@.service"])"})
+    {
+        CAPTURE(bad);
+        CHECK(errorOf(std::string(R"({"server_templates": )") + bad + "}").find("\"server_templates\"") !=
+              std::string::npos);
+    }
+    CHECK(errorOf(R"({"server_templates": ["left4me-build@.service"]})").find("own build template") !=
+          std::string::npos);
+}
