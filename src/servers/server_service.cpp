@@ -44,6 +44,32 @@ std::vector<std::string> otherNames(const std::vector<std::string>& links, const
     return others;
 }
 
+// Why the loaded unit LOAD is not the instance of REQUEST's template: an
+// alias of another unit, or a file of its own (an instance-specific unit
+// file, or a link to another unit file that systemd loads under this name).
+// Enabling or disabling it would act on that other unit. nullopt if it is.
+std::optional<std::string> notAnInstance(const ServerRequest& request, const UnitFacts& load)
+{
+    if (load.id != request.unit)
+    {
+        return request.unit + " is an alias of " + load.id + "; only instances of the template itself are served.";
+    }
+    if (load.unitFileState == "bad")
+    {
+        // systemd 252 loads the template for an instance name linked to
+        // another unit's file (an invalid alias), but calls its state bad:
+        // disabling it would remove that link.
+        return request.unit + "'s unit file state is \"bad\" (a link under its name to another unit's file?); " +
+               "only instances of the template itself are served.";
+    }
+    if (baseName(load.fragmentPath) != request.templateName)
+    {
+        return request.unit + " is loaded from " + load.fragmentPath + ", not from " + request.templateName +
+               "; only instances of the template itself are served.";
+    }
+    return std::nullopt;
+}
+
 // Why systemd's UNIT (the name asked for) cannot be enabled, as LOAD shows
 // it: a sentence for the caller, or nullopt.
 std::optional<std::string> whyNotEnabled(const ServerRequest& request, const UnitFacts& load)
@@ -63,9 +89,9 @@ std::optional<std::string> whyNotEnabled(const ServerRequest& request, const Uni
         return request.templateName + " does not load (" + load.loadState +
                (load.loadError.empty() ? "" : ": " + load.loadError) + "); fix it and run systemctl daemon-reload.";
     }
-    if (load.id != unit)
+    if (auto why = notAnInstance(request, load))
     {
-        return unit + " is an alias of " + load.id + "; only instances of the template itself are enabled.";
+        return why;
     }
     if (load.unitFileState == "static")
     {
@@ -196,10 +222,10 @@ void ServerService::disable(const ServerRequest& request, const Reply<std::strin
             {
                 return done(failed("systemd cannot load " + request.unit + ": " + error->message));
             }
-            if (load.loadState == "loaded" && load.id != request.unit)
+            auto why = load.loadState == "loaded" ? notAnInstance(request, load) : std::nullopt;
+            if (why)
             {
-                return done(invalid(request.unit + " is an alias of " + load.id +
-                                    "; only instances of the template itself are disabled. Nothing was disabled."));
+                return done(invalid(*why + " Nothing was disabled."));
             }
             unlinkInstance(request, done);
         });

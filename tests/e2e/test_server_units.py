@@ -444,9 +444,12 @@ def test_a_template_that_links_another_unit_has_every_link_taken_back(more_templ
     assert state(svc.c, "left4me-also@1.service")["ActiveState"] == "inactive"
 
 
-@pytest.mark.parametrize("target", [f"{UNITS}/left4me-server-admin@.service", "/lib/systemd/system/ssh.service"],
-                         ids=["another-template", "ssh"])
-def test_an_instance_name_that_is_an_alias_of_another_unit_is_refused(servers, svc, target):
+@pytest.mark.parametrize("target, mentions", [
+    (f"{UNITS}/left4me-server-admin@.service", "is an alias of left4me-server-admin@alias.service"),
+    # systemd 252 loads the template for the name, but calls the link bad.
+    ("/lib/systemd/system/ssh.service", 'unit file state is "bad"'),
+], ids=["another-template", "ssh"])
+def test_an_instance_name_that_is_another_units_is_refused(servers, svc, target, mentions):
     """A link named like an instance (left4me-server@alias.service) makes
     that name another unit's: enabling or disabling it would act on that
     unit, so both are refused with nothing changed."""
@@ -457,7 +460,7 @@ def test_an_instance_name_that_is_an_alias_of_another_unit_is_refused(servers, s
     try:
         for method in ("EnableServer", "DisableServer"):
             refused_call(svc, method, "", "alias", {"now": True}, error="InvalidArgument",
-                         mentions="left4me-server@alias.service is an alias of")
+                         mentions=["left4me-server@alias.service", mentions])
     finally:
         c.run(["rm", "-f", alias])
         c.run(["systemctl", "daemon-reload"])

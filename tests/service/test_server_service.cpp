@@ -34,8 +34,11 @@ struct Harness
 {
     Harness()
     {
-        systemd.units[unit].installs = {ownLink()};
-        systemd.units["left4me-server@2.service"].installs = {ownLink("left4me-server@2.service")};
+        for (const std::string name : {unit, "left4me-server@2.service"})
+        {
+            systemd.units[name].installs = {ownLink(name)};
+            systemd.units[name].facts.fragmentPath = "/etc/systemd/system/left4me-server@.service";
+        }
     }
 
     FakeSystemd systemd;
@@ -126,6 +129,11 @@ TEST_CASE("an instance that cannot be enabled as it is is refused before anythin
         load.id = "ssh.service";
         load.unitFileState = "enabled";
         mentions = "is an alias of ssh.service";
+    }
+    SUBCASE("its name has a unit file of its own, such as a link to another unit's")
+    {
+        load.fragmentPath = "/lib/systemd/system/ssh.service";
+        mentions = "is loaded from /lib/systemd/system/ssh.service, not from left4me-server@.service";
     }
     SUBCASE("its template has no [Install] section")
     {
@@ -225,7 +233,8 @@ TEST_CASE("disabling is refused, nothing changed, when it would remove another u
 {
     Harness h;
     h.systemd.units[unit].enabled = true;
-    h.systemd.units[unit].installs = {ownLink(), {"symlink", "/etc/systemd/system/multi-user.target.wants/other.service", "/y"}};
+    h.systemd.units[unit].installs = {ownLink(),
+                                      {"symlink", "/etc/systemd/system/multi-user.target.wants/other.service", "/y"}};
     h.servers.disable(request(true), h.reply());
     h.refusedWith(ErrorKind::invalidArgument, "would also remove /etc/systemd/system/multi-user.target.wants/other");
     CHECK(h.systemd.calls ==
@@ -238,6 +247,26 @@ TEST_CASE("disabling an alias is refused before anything is unlinked or stopped"
     h.systemd.units[unit].facts.id = "ssh.service";
     h.servers.disable(request(true), h.reply());
     h.refusedWith(ErrorKind::invalidArgument, "is an alias of ssh.service");
+    CHECK(h.systemd.calls == std::vector<std::string>{"LoadUnit " + std::string(unit)});
+}
+
+TEST_CASE("disabling a name with a unit file of its own is refused before anything is unlinked")
+{
+    Harness h;
+    h.systemd.units[unit].enabled = true;
+    h.systemd.units[unit].facts.fragmentPath = "/etc/systemd/system/" + std::string(unit);
+    h.servers.disable(request(true), h.reply());
+    h.refusedWith(ErrorKind::invalidArgument, "is loaded from /etc/systemd/system/left4me-server@1.service");
+    CHECK(h.systemd.calls == std::vector<std::string>{"LoadUnit " + std::string(unit)});
+}
+
+TEST_CASE("disabling a name whose unit file state is bad (a link to another unit's file) is refused")
+{
+    Harness h;
+    h.systemd.units[unit].enabled = true;
+    h.systemd.units[unit].facts.unitFileState = "bad";
+    h.servers.disable(request(true), h.reply());
+    h.refusedWith(ErrorKind::invalidArgument, "unit file state is \"bad\"");
     CHECK(h.systemd.calls == std::vector<std::string>{"LoadUnit " + std::string(unit)});
 }
 
