@@ -41,6 +41,7 @@ def grant(svc):
         svc.c.run(["cp", f"{EXAMPLES}/50-left4me-builder.rules", "/etc/polkit-1/rules.d/50-test-authz.rules"])
         svc.c.run(["cp", f"{EXAMPLES}/60-left4me-builder-caps.rules", "/etc/polkit-1/rules.d/60-test-authz.rules"])
         svc.c.write("/etc/polkit-1/rules.d/40-test-authz.rules", MOUNT_RULE)
+        svc.c.run(["cp", f"{EXAMPLES}/70-left4me-servers.rules", "/etc/polkit-1/rules.d/70-test-authz.rules"])
 
 
 def refused_calls(svc):
@@ -109,6 +110,33 @@ def apply_caps(svc):
             "acted": lambda answer: "cap_net_raw=ep" in svc.c.run(["getcap", probe]).stdout}
 
 
+SERVER_TEMPLATE = ("[Service]\nExecStart=/bin/sleep infinity\n"
+                   "[Install]\nWantedBy=multi-user.target\n")
+SERVER = "left4me-server@authz.service"
+
+
+def server_enabled(svc, enabled):
+    """A stand-in left4me-server@.service, its instance authz enabled at
+    boot or not."""
+    svc.c.write("/etc/systemd/system/left4me-server@.service", SERVER_TEMPLATE)
+    svc.c.run(["systemctl", "daemon-reload"])
+    svc.c.run(["systemctl", "enable" if enabled else "disable", SERVER])
+
+
+def is_enabled(svc):
+    return svc.c.run(["systemctl", "is-enabled", SERVER], check=False).stdout.strip()
+
+
+def enable_server(svc):
+    server_enabled(svc, False)
+    return {"args": ["", "authz", {}], "acted": lambda answer: is_enabled(svc) == "enabled"}
+
+
+def disable_server(svc):
+    server_enabled(svc, True)
+    return {"args": ["", "authz", {}], "acted": lambda answer: is_enabled(svc) == "disabled"}
+
+
 # What each caller gets: None is success; anything else is the error's name.
 # ReadLog is public on purpose (see SECURITY.md: the Log signal is broadcast
 # anyway), so everyone may call it.
@@ -118,6 +146,8 @@ MATRIX = {
     "org.left4me.Builder.Mount": (mount, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.Unmount": (unmount, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.ApplyCaps": (apply_caps, {"root": None, "granted": None, "plain": "NotAuthorized"}),
+    "org.left4me.Builder.EnableServer": (enable_server, {"root": None, "granted": None, "plain": "NotAuthorized"}),
+    "org.left4me.Builder.DisableServer": (disable_server, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.Job.Cancel": (job_cancel, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.Job.ReadLog": (read_log, {"root": None, "granted": None, "plain": None}),
 }
@@ -170,3 +200,4 @@ def test_authorization_matrix(svc, name, caller):
             assert svc.snapshot() == before, f"a refused {name} had an effect"
     finally:
         svc.call("Unmount", "authz1")
+        svc.c.sh(f"systemctl disable {SERVER}; true")
