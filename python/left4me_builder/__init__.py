@@ -11,7 +11,8 @@
 The API is dbus/org.left4me.Builder.xml (installed as
 /usr/share/dbus-1/interfaces/org.left4me.Builder.xml; described in
 org.left4me.Builder(5)); this package makes its calls feel like Python:
-Builder (start_build, cancel, mount, unmount, apply_caps, jobs, job), Job
+Builder (start_build, cancel, mount, unmount, apply_caps, enable_server,
+disable_server, jobs, job), Job
 (properties, lines, batches, follow, wait, cancel), one exception class per
 org.left4me.Builder.Error.* name, and run_sandboxed_script(), the web app's
 job-worker function.

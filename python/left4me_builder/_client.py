@@ -17,7 +17,8 @@ from . import _transport
 from ._errors import BuilderError, BusError, CallTimeout, Disconnected, NoSuchJob, ServiceLost, from_gerror
 from ._events import APPEARED, BUS_NAME, FINISHED, JOB_INTERFACE, VANISHED, JobEvents, Mark, TimeoutWarning
 from ._log import LogLine, log_lines, merge, parse_progress
-from ._options import APPLY_CAPS_OPTIONS, BUILD_OPTIONS, INSTALL_UNITS_OPTIONS, MOUNT_OPTIONS, pack_options
+from ._options import (APPLY_CAPS_OPTIONS, BUILD_OPTIONS, INSTALL_UNITS_OPTIONS, MOUNT_OPTIONS, SERVER_OPTIONS,
+                       pack_options)
 
 MANAGER_PATH = "/org/left4me/Builder"
 MANAGER_INTERFACE = "org.left4me.Builder"
@@ -312,6 +313,22 @@ class Builder:
                 found.append(AddonUnits(str(properties["Addon"]), str(properties["Version"]),
                                         list(properties["Units"]), list(properties["Enabled"])))
         return sorted(found, key=lambda addon: addon.addon)
+
+    def enable_server(self, instance: str, template: str = "", *, now: bool = False) -> str:
+        """Enables game-server INSTANCE of TEMPLATE (one of the daemon's
+        server_templates; "" is the first) at boot, and with NOW starts it;
+        returns its unit, e.g. 'left4me-server@1.service'."""
+        return self._server("EnableServer", instance, template, now)
+
+    def disable_server(self, instance: str, template: str = "", *, now: bool = False) -> str:
+        """Disables game-server INSTANCE of TEMPLATE at boot (no error if it
+        is not enabled), and with NOW stops it; returns its unit."""
+        return self._server("DisableServer", instance, template, now)
+
+    def _server(self, method: str, instance: str, template: str, now: bool) -> str:
+        options = pack_options({"now": now}, SERVER_OPTIONS)
+        reply = self.call(MANAGER_PATH, MANAGER_INTERFACE, method, "(ssa{sv})", (template, instance, options), "(s)")
+        return str(reply.get_child_value(0).get_string())
 
     def jobs(self, *, owner: Optional[int] = None, state: Union[str, Collection[str], None] = None) -> List["Job"]:
         """The jobs the service knows (running ones, and ended ones until the

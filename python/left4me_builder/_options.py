@@ -1,5 +1,5 @@
-"""The a{sv} options of StartBuild, Mount, ApplyCaps and InstallUnits, by name and D-Bus
-type: the option tables of the XML (its org.left4me.Builder.Options
+"""The a{sv} options of StartBuild, Mount, ApplyCaps, InstallUnits, EnableServer and
+DisableServer, by name and D-Bus type: the option tables of the XML (its org.left4me.Builder.Options
 annotations), which tests/client/test_client_pure.py checks these against."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ BUILD_OPTIONS = {
 MOUNT_OPTIONS = {"read_only": "b", "persistent": "b"}
 APPLY_CAPS_OPTIONS = {"activate": "b"}
 INSTALL_UNITS_OPTIONS = {"enable": "as", "now": "b"}
+SERVER_OPTIONS = {"now": "b"}  # EnableServer and DisableServer
 
 _INT_BITS = {"t": 64, "u": 32}
 

@@ -18,5 +18,9 @@ inline constexpr const char* installUnits =
     N_("Authentication is required to install the systemd units $(units) of add-on $(addon) $(version)");
 inline constexpr const char* removeUnits =
     N_("Authentication is required to remove the systemd units of add-on $(addon)");
+inline constexpr const char* enableServer =
+    N_("Authentication is required to enable instance $(instance) of $(template) at boot");
+inline constexpr const char* disableServer =
+    N_("Authentication is required to disable instance $(instance) of $(template) at boot");
 
 } // namespace left4me::messages

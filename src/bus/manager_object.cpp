@@ -9,9 +9,9 @@ namespace left4me {
 
 ManagerObject::ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer,
                              BuildService& builds, MountService& mounts, const CapsService& caps, UnitsService& units,
-                             IdleExit& idle)
+                             ServerService& servers, IdleExit& idle)
     : AdaptorInterfaces(bus, names::managerPath), bus_(bus), config_(config), builds_(builds), mounts_(mounts),
-      caps_(caps), units_(units), server_(callers_, authorizer, idle)
+      caps_(caps), units_(units), servers_(servers), server_(callers_, authorizer, idle)
 {
     builds_.onJobCreated([this](BuildJob& job) {
         jobs_[job.info().id] = std::make_unique<JobObject>(
@@ -180,6 +180,41 @@ void ManagerObject::syncAddonObject(const std::string& addon)
     {
         addonObjects_[addon] = std::make_unique<AddonUnitsObject>(bus_, record->second);
     }
+}
+
+void ManagerObject::EnableServer(sdbus::Result<std::string>&& result, std::string templateName, std::string instance,
+                                 std::map<std::string, sdbus::Variant> options)
+{
+    serveServer("EnableServer", std::move(result), true, std::move(templateName), std::move(instance), options);
+}
+
+void ManagerObject::DisableServer(sdbus::Result<std::string>&& result, std::string templateName, std::string instance,
+                                  std::map<std::string, sdbus::Variant> options)
+{
+    serveServer("DisableServer", std::move(result), false, std::move(templateName), std::move(instance), options);
+}
+
+void ManagerObject::serveServer(const char* method, sdbus::Result<std::string>&& result, bool enable,
+                                std::string templateName, std::string instance,
+                                const std::map<std::string, sdbus::Variant>& options)
+{
+    server_.serve<std::string>(
+        method, getObject(), std::move(result),
+        [&](const CallContext& call) {
+            auto request = serverRequest(call.uid, std::move(templateName), std::move(instance),
+                                         decodeOptions(options, serverOptionTable()), config_.serverTemplates);
+            return Plan<std::string>{AuthSpec{names::action::enableServer,
+                                              {{"template", request.templateName},
+                                               {"instance", request.instance},
+                                               {"unit", request.unit},
+                                               {"verb", enable ? "enable" : "disable"},
+                                               {"now", request.now ? "true" : "false"}},
+                                              enable ? messages::enableServer : messages::disableServer},
+                                     [this, enable, request](const Reply<std::string>& reply) {
+                                         enable ? servers_.enable(request, reply) : servers_.disable(request, reply);
+                                     }};
+        },
+        [](sdbus::Result<std::string>& r, const std::string& unit) { sendResult(r, unit); });
 }
 
 void ManagerObject::syncMountObject(const std::string& instance)

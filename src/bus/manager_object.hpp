@@ -9,6 +9,7 @@
 #include "bus/read_budget.hpp"
 #include "caps/caps_service.hpp"
 #include "mounts/mount_service.hpp"
+#include "servers/server_service.hpp"
 #include "units/units_service.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -26,7 +27,8 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
 {
   public:
     ManagerObject(sdbus::IConnection& bus, const Config& config, Authorizer& authorizer, BuildService& builds,
-                  MountService& mounts, const CapsService& caps, UnitsService& units, IdleExit& idle);
+                  MountService& mounts, const CapsService& caps, UnitsService& units, ServerService& servers,
+                  IdleExit& idle);
     ManagerObject(const ManagerObject&) = delete;
     ManagerObject& operator=(const ManagerObject&) = delete;
     ~ManagerObject();
@@ -43,9 +45,16 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     void InstallUnits(sdbus::Result<>&& result, std::string addon, std::string version, std::vector<std::string> units,
                       std::map<std::string, sdbus::Variant> options) override;
     void RemoveUnits(sdbus::Result<>&& result, std::string addon) override;
+    void EnableServer(sdbus::Result<std::string>&& result, std::string templateName, std::string instance,
+                      std::map<std::string, sdbus::Variant> options) override;
+    void DisableServer(sdbus::Result<std::string>&& result, std::string templateName, std::string instance,
+                       std::map<std::string, sdbus::Variant> options) override;
 
     // Cancel of job ID by CALL: its owner may; anyone else needs cancel-other.
     Plan<Done> cancelPlan(const CallContext& call, uint64_t id);
+    // EnableServer (ENABLE) or DisableServer: one action, the verb a detail.
+    void serveServer(const char* method, sdbus::Result<std::string>&& result, bool enable, std::string templateName,
+                     std::string instance, const std::map<std::string, sdbus::Variant>& options);
     void syncMountObject(const std::string& instance);
     void syncAddonObject(const std::string& addon);
 
@@ -55,6 +64,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::left4me::Builde
     MountService& mounts_;
     const CapsService& caps_;
     UnitsService& units_;
+    ServerService& servers_;
     // Declared before the job objects, which hold references to them.
     CallerUids callers_;
     ReadBudget reads_;

@@ -41,6 +41,7 @@ inline constexpr const char* cancelOther = "org.left4me.builder.cancel-other";
 inline constexpr const char* mount = "org.left4me.builder.mount";
 inline constexpr const char* applyCaps = "org.left4me.builder.apply-caps";
 inline constexpr const char* manageUnits = "org.left4me.builder.manage-units";
+inline constexpr const char* enableServer = "org.left4me.builder.enable-server";
 } // namespace action
 
 } // namespace left4me::names

@@ -112,6 +112,13 @@ const std::vector<CommandSpec>& commands()
          {{"enable", "UNIT", N_("install: enable UNIT (may be given more than once)"), true},
           {"now", "", N_("install: also start the enabled units, or restart them")},
           {"no-legend", "", N_("list: print no column headers")}}},
+        {"server",
+         "enable|disable INSTANCE",
+         N_("Enable or disable a game-server instance at boot"),
+         2,
+         2,
+         {{"template", "TEMPLATE", N_("An instance of TEMPLATE (default: the first configured one)")},
+          {"now", "", N_("Also start (enable) or stop (disable) the instance")}}},
     };
     return list;
 }
@@ -342,6 +349,10 @@ void checkArguments(const CommandLine& line)
     if (name == "status" || name == "log" || name == "cancel")
     {
         (void)jobPathOf(line.args[0]);
+    }
+    if (name == "server" && line.args[0] != "enable" && line.args[0] != "disable")
+    {
+        throw UsageError(format(N_("server takes enable or disable, not \"%s\""), line.args[0]));
     }
     if (auto from = line.value("from"))
     {

@@ -18,5 +18,6 @@ int runUnmount(Session& session, const CommandLine& line);
 int runMounts(Session& session, const CommandLine& line);
 int runCaps(Session& session, const CommandLine& line);
 int runUnits(Session& session, const CommandLine& line);
+int runServer(Session& session, const CommandLine& line);
 
 } // namespace left4me::cli

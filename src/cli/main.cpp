@@ -67,8 +67,9 @@ using Runner = int (*)(Session&, const CommandLine&);
 const std::map<std::string_view, Runner>& runners()
 {
     static const std::map<std::string_view, Runner> table = {
-        {"build", runBuild}, {"jobs", runJobs},       {"status", runStatus}, {"log", runLog},   {"cancel", runCancel},
-        {"mount", runMount}, {"unmount", runUnmount}, {"mounts", runMounts}, {"caps", runCaps}, {"units", runUnits},
+        {"build", runBuild},   {"jobs", runJobs},   {"status", runStatus},   {"log", runLog},
+        {"cancel", runCancel}, {"mount", runMount}, {"unmount", runUnmount}, {"mounts", runMounts},
+        {"caps", runCaps},     {"units", runUnits}, {"server", runServer},
     };
     return table;
 }

@@ -10,6 +10,7 @@
 #include "loop/bus_source.hpp"
 #include "loop/glib_source.hpp"
 #include "mounts/mount_service.hpp"
+#include "servers/server_service.hpp"
 #include "systemd/systemd_client.hpp"
 #include "util/config.hpp"
 #include "util/gobject_ptr.hpp"
@@ -92,11 +93,12 @@ int run(const left4me::Config& config)
     caps.recover();
     UnitsService units(config, {LEFT4ME_STATE_DIR "/addon-units", LEFT4ME_UNIT_DIR, "/run/systemd/system"}, systemd);
     units.recover();
+    ServerService servers(systemd);
     IdleExit idle(
         config.idleTimeoutSec, loop.get(),
         [&] { return builds.running() > 0 || authorizer.pending() > 0 || mounts.busy() || units.busy(); },
         [&] { releaseBusName(*bus); });
-    ManagerObject manager(*bus, config, authorizer, builds, mounts, caps, units, idle);
+    ManagerObject manager(*bus, config, authorizer, builds, mounts, caps, units, servers, idle);
     // After the bus objects' hooks are set, so that recovered jobs are
     // published like new ones.
     builds.recover();

@@ -12,5 +12,7 @@ inline constexpr const char* capsApplied = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a54";
 inline constexpr const char* unitsInstalled = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a61";
 inline constexpr const char* unitsRemoved = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a62";
 inline constexpr const char* buildTimeoutWarning = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a7d";
+inline constexpr const char* serverEnabled = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a63";
+inline constexpr const char* serverDisabled = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a64";
 
 } // namespace left4me::messageId

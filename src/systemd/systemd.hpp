@@ -79,7 +79,9 @@ struct UnitFileChange
 // InstallUnits judges an add-on's unit by, parsed by systemd itself.
 struct UnitFacts
 {
-    std::string loadState;     // "loaded", "not-found", "bad-setting", ...
+    std::string id;            // its own name; another one when the name asked for is an alias
+    std::string loadState;     // "loaded", "not-found", "bad-setting", "masked", ...
+    std::string loadError;     // why it did not load, as systemd says it
     std::string activeState;   // "active", "inactive", ...
     std::string fragmentPath;  // its unit file; empty if none
     std::string unitFileState; // "enabled", "disabled", ...
@@ -175,6 +177,10 @@ class Systemd
     virtual void restartUnit(const std::string& unit, Queued done) = 0;
     // LoadUnit, then the unit's properties (its Service ones for a service).
     virtual void unitFacts(const std::string& unit, std::function<void(const SystemdError*, UnitFacts)> done) = 0;
+    // GetUnitFileLinks: the symlinks a DisableUnitFiles of UNIT would
+    // remove, Also= units' included, without removing any (a dry run).
+    virtual void unitFileLinks(const std::string& unit,
+                               std::function<void(const SystemdError*, std::vector<std::string>)> done) = 0;
     virtual void serviceOutcome(const std::string& unit,
                                 std::function<void(const SystemdError*, ServiceOutcome)> done) = 0;
     virtual void serviceUser(const std::string& unit, std::function<void(const SystemdError*, ServiceUser)> done) = 0;

@@ -441,8 +441,11 @@ void SystemdClient::unitFacts(const std::string& unit, std::function<void(const 
                            {
                                return done(error, {});
                            }
+                           using Reason = sdbus::Struct<std::string, std::string>; // (error name, message)
                            UnitFacts facts;
+                           facts.id = variantOr<std::string>(props, "Id", "");
                            facts.loadState = variantOr<std::string>(props, "LoadState", "");
+                           facts.loadError = variantOr(props, "LoadError", Reason{}).get<1>();
                            facts.activeState = variantOr<std::string>(props, "ActiveState", "");
                            facts.fragmentPath = variantOr<std::string>(props, "FragmentPath", "");
                            facts.unitFileState = variantOr<std::string>(props, "UnitFileState", "");
@@ -479,6 +482,12 @@ void SystemdClient::disableUnitFile(const std::string& unit, Done done)
                   std::function<void(const SystemdError*, Changes)>(
                       [done = std::move(done)](const SystemdError* error, const Changes&) { done(error); }),
                   std::vector<std::string>{unit}, false);
+}
+
+void SystemdClient::unitFileLinks(const std::string& unit,
+                                  std::function<void(const SystemdError*, std::vector<std::string>)> done)
+{
+    call<std::vector<std::string>>(manager_, managerInterface, "GetUnitFileLinks", std::move(done), unit, false);
 }
 
 std::shared_ptr<sdbus::IProxy> SystemdClient::proxyAt(const std::string& path)

@@ -50,6 +50,8 @@ class SystemdClient final : public Systemd
                          std::function<void(const SystemdError*, std::vector<UnitFileChange>)> done) override;
     void restartUnit(const std::string& unit, Queued done) override;
     void unitFacts(const std::string& unit, std::function<void(const SystemdError*, UnitFacts)> done) override;
+    void unitFileLinks(const std::string& unit,
+                       std::function<void(const SystemdError*, std::vector<std::string>)> done) override;
     void serviceOutcome(const std::string& unit,
                         std::function<void(const SystemdError*, ServiceOutcome)> done) override;
     void serviceUser(const std::string& unit, std::function<void(const SystemdError*, ServiceUser)> done) override;

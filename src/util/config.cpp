@@ -99,6 +99,28 @@ std::vector<std::string> capabilityList(const Json& value, const std::string& ke
     return out;
 }
 
+std::vector<std::string> templateList(const Json& value, const std::string& key)
+{
+    if (!value.is_array())
+    {
+        fail(key, "must be an array of template unit names such as \"left4me-server@.service\"");
+    }
+    std::vector<std::string> out;
+    for (const auto& item : value)
+    {
+        if (!item.is_string())
+        {
+            fail(key, "must be an array of template unit names such as \"left4me-server@.service\"");
+        }
+        if (auto problem = validate::serverTemplate(item.get<std::string>()))
+        {
+            fail(key, *problem);
+        }
+        out.push_back(item.get<std::string>());
+    }
+    return out;
+}
+
 void applyLimits(BuildLimits& limits, const Json& object)
 {
     if (!object.is_object())
@@ -156,6 +178,7 @@ Config parseConfig(std::string_view text)
         {"addons_root", [&](const Json& v, const std::string& k) { config.addonsRoot = absolutePath(v, k); }},
         {"layer_roots", [&](const Json& v, const std::string& k) { config.layerRoots = pathList(v, k); }},
         {"caps_allowlist", [&](const Json& v, const std::string& k) { config.capsAllowlist = capabilityList(v, k); }},
+        {"server_templates", [&](const Json& v, const std::string& k) { config.serverTemplates = templateList(v, k); }},
         {"owner_user", [&](const Json& v, const std::string& k) { config.ownerUser = userName(v, k); }},
         {"unit_users",
          [&](const Json& v, const std::string& k) {

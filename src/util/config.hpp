@@ -28,6 +28,9 @@ struct Config
                                            "/var/lib/left4me/global_overlay_cache", "/var/lib/left4me/workshop_cache"};
     std::vector<std::string> capsAllowlist = {"cap_net_raw", "cap_net_admin", "cap_net_bind_service", "cap_bpf",
                                               "cap_perfmon"};
+    // The templates whose instances EnableServer and DisableServer may
+    // enable and disable at boot; the first is the default. Empty: none.
+    std::vector<std::string> serverTemplates = {"left4me-server@.service"};
     std::string ownerUser = "left4me";
     // The users an add-on's units may run as (InstallUnits); empty: the
     // owner user alone. Never root.

@@ -82,6 +82,21 @@ Problem addonUnitName(std::string_view addon, std::string_view name)
     return std::nullopt;
 }
 
+Problem serverTemplate(std::string_view name)
+{
+    constexpr std::string_view suffix = "@.service";
+    auto prefix = name.substr(0, name.size() >= suffix.size() ? name.size() - suffix.size() : 0);
+    if (!name.ends_with(suffix) || segment(prefix, "_.:-", ""))
+    {
+        return quoteArgument(name) + " must be a template unit name matching [A-Za-z0-9][A-Za-z0-9_.:-]{0,63}@.service";
+    }
+    if (name == "left4me-build@.service")
+    {
+        return quoteArgument(name) + " is the daemon's own build template, whose instances only StartBuild may start";
+    }
+    return std::nullopt;
+}
+
 Problem script(std::string_view source)
 {
     if (source.size() > maxScriptBytes)

@@ -23,6 +23,10 @@ Problem overlayName(std::string_view name);
 Problem instanceName(std::string_view name);
 // add-on and version names also allow '+': [A-Za-z0-9][A-Za-z0-9_.+-]{0,63}.
 Problem addonSegment(std::string_view name);
+// A template unit a server is an instance of, as server_templates lists
+// it: [A-Za-z0-9][A-Za-z0-9_.:-]{0,63}@.service, never needing systemd's
+// escapes, and not the daemon's own build template.
+Problem serverTemplate(std::string_view name);
 
 Problem script(std::string_view source);
 

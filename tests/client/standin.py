@@ -24,7 +24,8 @@ What it does, kept to what the client relies on:
   then TimeoutWarning), once, across restarts (STATE_DIR/jobs/<id>/warned).
   It is not stopped at the deadline.
 * Cancel ends the build cancelled. Busy for a second build of one overlay.
-  Mount, Unmount and ApplyCaps answer NotSupported.
+  Mount, Unmount and ApplyCaps answer NotSupported; EnableServer and
+  DisableServer answer the instance's unit and change nothing.
 * Controls for the tests, as files in STATE_DIR: `refuse-start` (exit at
   once, so activation fails), `hang` (answer no call). Every call is
   appended to STATE_DIR/calls as "Interface.Member path", and the options
@@ -275,6 +276,9 @@ class Service:
             self.answer(invocation, lambda: GLib.Variant("(o)", (self.start_build(sender, *args),)))
         elif method == "Cancel":
             self.answer(invocation, lambda: self.cancel(args[0]))
+        elif method in ("EnableServer", "DisableServer"):
+            template = args[0] or "left4me-server@.service"
+            self.answer(invocation, lambda: GLib.Variant("(s)", (template.replace("@.", f"@{args[1]}.", 1),)))
         elif method == "GetManagedObjects":
             self.answer(invocation, lambda: GLib.Variant("(a{oa{sa{sv}}})", ({
                 job.path: {"org.left4me.Builder.Job": job.properties()} for job in self.jobs.values()},)))

@@ -6,6 +6,7 @@ proofs are in tests/e2e/test_python_client.py."""
 import asyncio
 import hashlib
 import inspect
+import json
 import os
 import threading
 import time
@@ -375,6 +376,18 @@ def test_mount_unmount_and_apply_caps_send_what_the_xml_declares(bus):
                  lambda: builder.apply_caps("addon", "1.0", "bin/x", ["cap_net_raw"], activate=True)):
         with pytest.raises(NotSupported, match="stand-in"):
             call()
+
+
+def test_enable_and_disable_server_send_what_the_xml_declares_and_return_the_unit(bus):
+    builder = Builder(bus.address)
+    assert builder.enable_server("1", now=True) == "left4me-server@1.service"
+    assert builder.disable_server("eu-2", "game@.service") == "game@eu-2.service"
+    with open(os.path.join(bus.state, "options")) as sent:
+        assert [json.loads(line) for line in sent] == [
+            {"method": "EnableServer", "options": {"now": "b"}},
+            {"method": "DisableServer", "options": {"now": "b"}}]
+    with pytest.raises(TypeError, match="now"):
+        builder.enable_server("1", now="yes")  # type: ignore[arg-type]
 
 
 def test_busy_is_retryable(bus):

@@ -18,7 +18,7 @@ from left4me_builder import Builder, LogLine, Result, parse_progress
 from left4me_builder._client import Job, merge
 from left4me_builder._errors import from_gerror
 from left4me_builder._options import (APPLY_CAPS_OPTIONS, BUILD_OPTIONS, INSTALL_UNITS_OPTIONS, MOUNT_OPTIONS,
-                                      pack_options)
+                                      SERVER_OPTIONS, pack_options)
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 NAMES_HPP = os.path.join(ROOT, "src", "bus", "names.hpp")
@@ -34,6 +34,7 @@ def test_the_option_tables_are_the_xmls():
     assert MOUNT_OPTIONS == api.method_options("Mount")
     assert APPLY_CAPS_OPTIONS == api.method_options("ApplyCaps")
     assert INSTALL_UNITS_OPTIONS == api.method_options("InstallUnits")
+    assert SERVER_OPTIONS == api.method_options("EnableServer") == api.method_options("DisableServer")
 
 
 def keyword_only(function):
@@ -45,6 +46,7 @@ def test_each_option_is_an_explicit_keyword_argument_so_a_misspelt_one_is_a_type
     assert keyword_only(Builder.mount) == set(MOUNT_OPTIONS)
     assert keyword_only(Builder.apply_caps) == set(APPLY_CAPS_OPTIONS)
     assert keyword_only(Builder.install_units) == set(INSTALL_UNITS_OPTIONS)
+    assert keyword_only(Builder.enable_server) == keyword_only(Builder.disable_server) == set(SERVER_OPTIONS)
     with pytest.raises(TypeError, match="memory"):
         Builder.start_build(None, "demo", "true", memory=1)  # no call is made: the signature refuses it
 

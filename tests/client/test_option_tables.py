@@ -22,7 +22,7 @@ BUILDERCTL = os.environ.get("LEFT4ME_BUILDERCTL")
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import client as e2e_client  # noqa: E402
 
-METHODS_WITH_OPTIONS = ["StartBuild", "Mount", "ApplyCaps", "InstallUnits"]
+METHODS_WITH_OPTIONS = ["StartBuild", "Mount", "ApplyCaps", "InstallUnits", "EnableServer", "DisableServer"]
 
 # A value of each D-Bus type, as JSON would carry it to the e2e client.
 SAMPLES = {"b": True, "t": 1, "u": 1, "s": "none", "as": ["A=1"]}
@@ -30,13 +30,15 @@ SAMPLES = {"b": True, "t": 1, "u": 1, "s": "none", "as": ["A=1"]}
 # A value for each argument placeholder `left4me-builderctl COMMAND --help`
 # shows; a new placeholder needs one here.
 ARGUMENTS = {"SIZE": "1G", "PCT": "50", "N": "5", "SEC": "60", "public|none": "none", "KEY=VALUE": "A=1",
-             "UNIT": "tick-a.service"}
+             "UNIT": "tick-a.service", "TEMPLATE": "left4me-server@.service"}
 
 # Each CLI command that sends options, the method it calls, its arguments.
 COMMANDS = [("build", "StartBuild", ["demo", "-"]),
             ("mount", "Mount", ["inst", "/a", "/b"]),
             ("caps", "ApplyCaps", ["addon", "1.0", "bin/x", "cap_net_raw"]),
-            ("units", "InstallUnits", ["install", "tick", "1.0", "tick-a.service"])]
+            ("units", "InstallUnits", ["install", "tick", "1.0", "tick-a.service"]),
+            ("server", "EnableServer", ["enable", "1"]),
+            ("server", "DisableServer", ["disable", "1"])]
 
 
 def test_every_options_argument_has_a_table():

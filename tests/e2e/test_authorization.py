@@ -40,6 +40,7 @@ def grant(svc):
         svc.c.run(["cp", f"{EXAMPLES}/60-left4me-builder-caps.rules", "/etc/polkit-1/rules.d/60-test-authz.rules"])
         svc.c.run(["cp", f"{EXAMPLES}/55-left4me-builder-mount.rules", "/etc/polkit-1/rules.d/55-test-authz.rules"])
         svc.c.run(["cp", f"{EXAMPLES}/65-left4me-addon-units.rules", "/etc/polkit-1/rules.d/65-test-authz.rules"])
+        svc.c.run(["cp", f"{EXAMPLES}/70-left4me-servers.rules", "/etc/polkit-1/rules.d/70-test-authz.rules"])
 
 
 def refused_calls(svc):
@@ -123,6 +124,31 @@ def remove_units(svc):
     return {"args": ["authzu"],
             "acted": lambda answer: svc.c.run(["test", "-e", "/etc/systemd/system/authzu-tick.service"],
                                               check=False).returncode != 0}
+SERVER_TEMPLATE = ("[Service]\nExecStart=/bin/sleep infinity\n"
+                   "[Install]\nWantedBy=multi-user.target\n")
+SERVER = "left4me-server@authz.service"
+
+
+def server_enabled(svc, enabled):
+    """A stand-in left4me-server@.service, its instance authz enabled at
+    boot or not."""
+    svc.c.write("/etc/systemd/system/left4me-server@.service", SERVER_TEMPLATE)
+    svc.c.run(["systemctl", "daemon-reload"])
+    svc.c.run(["systemctl", "enable" if enabled else "disable", SERVER])
+
+
+def is_enabled(svc):
+    return svc.c.run(["systemctl", "is-enabled", SERVER], check=False).stdout.strip()
+
+
+def enable_server(svc):
+    server_enabled(svc, False)
+    return {"args": ["", "authz", {}], "acted": lambda answer: is_enabled(svc) == "enabled"}
+
+
+def disable_server(svc):
+    server_enabled(svc, True)
+    return {"args": ["", "authz", {}], "acted": lambda answer: is_enabled(svc) == "disabled"}
 
 
 # What each caller gets: None is success; anything else is the error's name.
@@ -136,6 +162,8 @@ MATRIX = {
     "org.left4me.Builder.ApplyCaps": (apply_caps, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.InstallUnits": (install_units, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.RemoveUnits": (remove_units, {"root": None, "granted": None, "plain": "NotAuthorized"}),
+    "org.left4me.Builder.EnableServer": (enable_server, {"root": None, "granted": None, "plain": "NotAuthorized"}),
+    "org.left4me.Builder.DisableServer": (disable_server, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.Job.Cancel": (job_cancel, {"root": None, "granted": None, "plain": "NotAuthorized"}),
     "org.left4me.Builder.Job.ReadLog": (read_log, {"root": None, "granted": None, "plain": None}),
 }
@@ -189,3 +217,4 @@ def test_authorization_matrix(svc, name, caller):
     finally:
         svc.call("Unmount", "authz1")
         svc.call("RemoveUnits", "authzu")
+        svc.c.sh(f"systemctl disable {SERVER}; true")

@@ -180,6 +180,29 @@ CASES = [
     ("RemoveUnits", ["../probe"], "InvalidArgument", "addon"),
     ("RemoveUnits", [""], "InvalidArgument", "addon"),
     ("RemoveUnits", ["nosuch"], "NoSuchAddon", "nosuch"),
+    # -- EnableServer, DisableServer: a configured template (server_templates:
+    # left4me-server@.service), an instance that needs no escape and names
+    # no path; here the template has no unit file, so even a good name is
+    # refused once systemd has loaded it
+    ("EnableServer", ["ssh.service", "1", {}], "InvalidArgument", "template"),
+    ("EnableServer", ["left4me-builderd.service", "1", {}], "InvalidArgument", "template"),
+    ("EnableServer", ["left4me-build@.service", "1", {}], "InvalidArgument", "template"),
+    ("EnableServer", ["left4me-server@1.service", "1", {}], "InvalidArgument", "template"),
+    ("EnableServer", ["../left4me-server@.service", "1", {}], "InvalidArgument", "template"),
+    ("EnableServer", ["", "", {}], "InvalidArgument", "instance"),
+    ("EnableServer", ["", "../../ssh", {}], "InvalidArgument", "instance"),
+    ("EnableServer", ["", "a\\x2fb", {}], "InvalidArgument", "instance"),
+    ("EnableServer", ["", "x@y", {}], "InvalidArgument", "instance"),
+    ("EnableServer", ["", LONG, {}], "InvalidArgument", "instance"),
+    ("EnableServer", ["", "1", {"now": "yes"}], "InvalidArgument", "now"),
+    ("EnableServer", ["", "1", {"force": True}], "InvalidArgument", "force"),
+    ("EnableServer", ["", "1", {}], "InvalidArgument", "There is no unit file for left4me-server@.service"),
+    ("DisableServer", ["ssh.service", "1", {}], "InvalidArgument", "template"),
+    ("DisableServer", ["left4me-build@.service", "1", {}], "InvalidArgument", "template"),
+    ("DisableServer", ["", "a/b", {}], "InvalidArgument", "instance"),
+    ("DisableServer", ["", "-x", {}], "InvalidArgument", "instance"),
+    ("DisableServer", ["", "1", {"now": typed("u", 1)}], "InvalidArgument", "now"),
+    ("DisableServer", ["", "1", {"runtime": True}], "InvalidArgument", "runtime"),
 ]
 
 

@@ -1,8 +1,10 @@
 """Game servers without sudo: the web app's user (bob, in the group left4me)
 starts, stops, restarts and reloads instances of left4me-server@.service
 through systemd's own polkit action, granted by the shipped example rule
-70-left4me-servers.rules, and reads their output through the shipped log
-drop-in, never through the journal.
+70-left4me-servers.rules, enables and disables them at boot through the
+daemon (EnableServer, DisableServer; the same file's second rule), and
+reads their output through the shipped log drop-in, never through the
+journal.
 
 The template is a stand-in (a shell that prints and sleeps): what is under
 test is systemd 252's polkit details, the rule, and the file permissions.
@@ -10,6 +12,7 @@ Only the shipped example rules are in /etc/polkit-1/rules.d. Every refusal
 must be quick and leave the unit as it was.
 """
 
+import json
 import os
 import secrets
 import time
@@ -274,3 +277,190 @@ def test_the_readme_shows_the_shipped_log_drop_in_verbatim():
         text = readme.read()
         settings = [line for line in dropin.read().splitlines() if line and not line.startswith("#")]
     assert "\n".join(settings) in text
+
+
+# -- enabling at boot, through the daemon -----------------------------------
+
+ENABLED_ID = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a63"
+DISABLED_ID = "3e1f0a5c6b7d4e2f9a8b1c0d2e3f4a64"
+TEMPLATE = f"{UNITS}/left4me-server@.service"
+
+
+def unit_files(c):
+    """Everything enabling or disabling could change: each file and link of
+    systemd's configuration (with its target), and systemd's own list."""
+    links = c.sh("find /etc/systemd/system /run/systemd/system -printf '%p -> %l\\n' 2>/dev/null | sort; true").stdout
+    listed = c.run(["systemctl", "list-unit-files", "--no-legend", "--no-pager"]).stdout
+    return set(links.splitlines()), listed
+
+
+def ctl(c, *args, user=WEB):
+    return c.run(["left4me-builderctl", "--no-ask-password", *args], user=user, check=False, timeout=60)
+
+
+def is_enabled(c, unit):
+    return c.run(["systemctl", "is-enabled", unit], check=False).stdout.strip()
+
+
+def journal_entry(c, message_id, unit):
+    """The daemon's journal entry MESSAGE_ID about UNIT, once it is there."""
+    deadline = time.monotonic() + 10
+    while True:
+        out = c.run(["journalctl", f"MESSAGE_ID={message_id}", f"UNIT={unit}", "-o", "json", "-n", "1",
+                     "--no-pager"]).stdout
+        if out.strip():
+            return json.loads(out)
+        assert time.monotonic() < deadline, f"no journal entry {message_id} for {unit}"
+        time.sleep(0.1)
+
+
+def refused_call(svc, method, *args, error, mentions=(), user=WEB):
+    """METHOD is refused with ERROR, and no unit file, link or unit changed."""
+    before = unit_files(svc.c)
+    svc.refused(method, *args, error=error, mentions=mentions, user=user)
+    assert unit_files(svc.c) == before
+
+
+@pytest.mark.quick
+def test_the_web_app_enables_a_server_at_boot_and_starts_it_then_disables_and_stops_it(servers, svc):
+    c = servers
+    unit = "left4me-server@boot1.service"
+    before, _ = unit_files(c)
+    try:
+        run = ctl(c, "--json", "server", "enable", "boot1", "--now")
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout) == {"unit": unit, "instance": "boot1", "enabled": True, "started": True}
+        assert is_enabled(c, unit) == "enabled"
+        assert state(c, unit)["ActiveState"] == "active"
+        # The instance's own link, and nothing else.
+        after, _ = unit_files(c)
+        assert after - before == {f"{UNITS}/multi-user.target.wants/{unit} -> {TEMPLATE}"}
+        assert before - after == set()
+        bob = c.run(["id", "-u", WEB]).stdout.strip()
+        entry = journal_entry(c, ENABLED_ID, unit)
+        assert (entry["LEFT4ME_CALLER_UID"], entry["LEFT4ME_NOW"], entry["OBJECT_SYSTEMD_UNIT"]) == (bob, "1", unit)
+
+        run = ctl(c, "server", "disable", "boot1", "--now")
+        assert run.returncode == 0 and run.stdout == unit + "\n", run.stderr
+        assert is_enabled(c, unit) == "disabled"
+        assert state(c, unit)["ActiveState"] == "inactive"
+        assert unit_files(c)[0] == before
+        assert journal_entry(c, DISABLED_ID, unit)["LEFT4ME_CALLER_UID"] == bob
+        # Again: already disabled and stopped, so it succeeds and changes nothing.
+        assert ctl(c, "server", "disable", "boot1", "--now").returncode == 0
+        assert unit_files(c)[0] == before
+    finally:
+        c.run(["systemctl", "disable", "--now", unit], check=False)
+
+
+@pytest.mark.quick
+def test_enabling_without_now_starts_nothing_and_enabling_twice_changes_nothing(servers, svc):
+    c = servers
+    unit = "left4me-server@boot2.service"
+    try:
+        assert svc.call("EnableServer", "", "boot2", {}, user=WEB) == {"reply": [unit]}
+        assert is_enabled(c, unit) == "enabled"
+        assert state(c, unit)["ActiveState"] == "inactive"
+        links = unit_files(c)
+        assert svc.call("EnableServer", "left4me-server@.service", "boot2", {}, user=WEB) == {"reply": [unit]}
+        assert unit_files(c) == links
+        assert svc.call("DisableServer", "", "boot2", {}, user=WEB) == {"reply": [unit]}
+        assert is_enabled(c, unit) == "disabled"
+    finally:
+        c.run(["systemctl", "disable", unit], check=False)
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("template", [
+    "ssh.service",
+    "left4me-builderd.service",
+    "left4me-build@.service",
+    "left4me-server-admin@.service",  # another template, with our name as its prefix
+])
+def test_enabling_or_disabling_anything_but_a_configured_template_is_refused(servers, svc, template):
+    for method in ("EnableServer", "DisableServer"):
+        refused_call(svc, method, template, "1", {"now": True}, error="InvalidArgument",
+                     mentions=["Argument template", "server_templates: left4me-server@.service"])
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("instance", ["", "..", "a/b", "../../ssh", "a\\x2fb", "-x", "x:y", "x y", "x" * 65])
+def test_a_bad_instance_name_is_refused_and_nothing_changes(servers, svc, instance):
+    refused_call(svc, "EnableServer", "", instance, {"now": True}, error="InvalidArgument",
+                 mentions="Argument instance")
+
+
+@pytest.mark.quick
+def test_a_user_outside_the_group_is_refused_by_polkit(servers, svc):
+    for method in ("EnableServer", "DisableServer"):
+        refused_call(svc, method, "", "1", {"now": True}, error="NotAuthorized", user="alice")
+
+
+@pytest.fixture
+def more_templates(servers, svc):
+    """server_templates lists, besides the shipped one, another template, a
+    missing one, one with an Also= and one without [Install]."""
+    c = servers
+    c.write(f"{UNITS}/left4me-also@.service",
+            stand_in("also").replace("[Install]\n", "[Install]\nAlso=left4me-extra.service\n"))
+    c.write(f"{UNITS}/left4me-extra.service", stand_in("extra").replace("%i", "x"))
+    c.write(f"{UNITS}/left4me-static@.service", stand_in("static").split("[Install]")[0])
+    c.run(["systemctl", "daemon-reload"])
+    svc.set_config({"server_templates": ["left4me-server@.service", "left4me-server-admin@.service",
+                                         "left4me-gone@.service", "left4me-also@.service",
+                                         "left4me-static@.service"]})
+    yield svc
+    c.sh("systemctl disable left4me-server-admin@1.service; "
+         f"rm -f {UNITS}/left4me-also@.service {UNITS}/left4me-extra.service {UNITS}/left4me-static@.service; "
+         "systemctl daemon-reload", check=False)
+
+
+def test_the_shipped_rule_grants_the_web_app_its_template_only(more_templates):
+    svc = more_templates
+    refused_call(svc, "EnableServer", "left4me-server-admin@.service", "1", {}, error="NotAuthorized")
+    # Configured, so root may.
+    assert svc.call("EnableServer", "left4me-server-admin@.service", "1", {}) == \
+        {"reply": ["left4me-server-admin@1.service"]}
+    assert is_enabled(svc.c, "left4me-server-admin@1.service") == "enabled"
+
+
+def test_an_instance_is_loaded_and_checked_before_anything_is_linked(more_templates):
+    svc = more_templates
+    # As root, whom polkit allows everything: the daemon's own checks.
+    refused_call(svc, "EnableServer", "left4me-gone@.service", "1", {"now": True}, error="InvalidArgument",
+                 mentions="There is no unit file for left4me-gone@.service", user=None)
+    refused_call(svc, "EnableServer", "left4me-static@.service", "1", {"now": True}, error="InvalidArgument",
+                 mentions="has no [Install] section", user=None)
+    # Disabling an instance of a template that is gone: nothing to do.
+    assert svc.call("DisableServer", "left4me-gone@.service", "1", {"now": True}) == \
+        {"reply": ["left4me-gone@1.service"]}
+
+
+def test_a_template_that_links_another_unit_has_every_link_taken_back(more_templates):
+    svc = more_templates
+    # Also= links a second unit: the call takes back every link it made.
+    refused_call(svc, "EnableServer", "left4me-also@.service", "1", {"now": True}, error="InvalidArgument",
+                 mentions=f"would also link {UNITS}/multi-user.target.wants/left4me-extra.service", user=None)
+    assert state(svc.c, "left4me-also@1.service")["ActiveState"] == "inactive"
+
+
+@pytest.mark.parametrize("target, mentions", [
+    (f"{UNITS}/left4me-server-admin@.service", "is an alias of left4me-server-admin@alias.service"),
+    # systemd 252 loads the template for the name, but calls the link bad.
+    ("/lib/systemd/system/ssh.service", 'unit file state is "bad"'),
+], ids=["another-template", "ssh"])
+def test_an_instance_name_that_is_another_units_is_refused(servers, svc, target, mentions):
+    """A link named like an instance (left4me-server@alias.service) makes
+    that name another unit's: enabling or disabling it would act on that
+    unit, so both are refused with nothing changed."""
+    c = servers
+    alias = f"{UNITS}/left4me-server@alias.service"
+    c.run(["ln", "-s", target, alias])
+    c.run(["systemctl", "daemon-reload"])
+    try:
+        for method in ("EnableServer", "DisableServer"):
+            refused_call(svc, method, "", "alias", {"now": True}, error="InvalidArgument",
+                         mentions=["left4me-server@alias.service", mentions])
+    finally:
+        c.run(["rm", "-f", alias])
+        c.run(["systemctl", "daemon-reload"])

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -173,12 +174,18 @@ class FakeSystemd final : public Systemd
                          std::function<void(const SystemdError*, std::vector<UnitFileChange>)> done) override
     {
         std::vector<UnitFileChange> changes;
+        auto error = failure("EnableUnitFiles");
         for (const auto& unit : names)
         {
             calls.push_back(std::string(runtime ? "EnableUnitFilesRuntime " : "EnableUnitFiles ") + unit);
-            changes.insert(changes.end(), units[unit].installs.begin(), units[unit].installs.end());
+            auto& u = units[unit];
+            // As systemd: enabling an enabled unit again links nothing.
+            if (!(u.enabled && !runtime))
+            {
+                changes.insert(changes.end(), u.installs.begin(), u.installs.end());
+            }
+            u.enabled = u.enabled || (!runtime && !error);
         }
-        auto error = failure("EnableUnitFiles");
         later([done, error, changes] { error ? done(&*error, {}) : done(nullptr, changes); });
     }
     void restartUnit(const std::string& unit, Queued done) override { start("RestartUnit", unit, std::move(done)); }
@@ -187,11 +194,31 @@ class FakeSystemd final : public Systemd
         query("LoadUnit", unit, [this, unit, done] {
             auto facts = units[unit].facts;
             facts.activeState = units[unit].activeState;
+            if (facts.id.empty())
+            {
+                facts.id = unit;
+            }
             if (facts.loadState.empty())
             {
                 facts.loadState = units[unit].loaded ? "loaded" : "not-found";
             }
+            if (facts.unitFileState.empty())
+            {
+                facts.unitFileState = units[unit].enabled ? "enabled" : "disabled";
+            }
             done(nullptr, facts);
+        });
+    }
+    void unitFileLinks(const std::string& unit,
+                       std::function<void(const SystemdError*, std::vector<std::string>)> done) override
+    {
+        query("GetUnitFileLinks", unit, [this, unit, done] {
+            std::vector<std::string> paths;
+            for (const auto& change : units[unit].enabled ? units[unit].installs : std::vector<UnitFileChange>{})
+            {
+                paths.push_back(change.path);
+            }
+            done(nullptr, paths);
         });
     }
     void serviceOutcome(const std::string& unit, std::function<void(const SystemdError*, ServiceOutcome)> done) override

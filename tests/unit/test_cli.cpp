@@ -248,3 +248,16 @@ TEST_CASE("a host or container sd-bus would refuse is a usage error naming the o
         CHECK_THROWS_AS(transportOf(parse({"--machine=" + machine, "jobs"})), UsageError);
     }
 }
+
+TEST_CASE("server takes enable or disable and one instance; anything else is a usage error")
+{
+    auto line = parse({"server", "enable", "7", "--now", "--template=game@.service"});
+    CHECK_NOTHROW(checkArguments(line));
+    CHECK(line.args == std::vector<std::string>{"enable", "7"});
+    CHECK(line.value("template") == "game@.service");
+    CHECK(line.has("now"));
+    CHECK_NOTHROW(checkArguments(parse({"server", "disable", "7"})));
+    CHECK_THROWS_AS(checkArguments(parse({"server", "start", "7"})), UsageError);
+    CHECK_THROWS_AS(parse({"server", "enable"}), UsageError);
+    CHECK_THROWS_AS(parse({"server", "enable", "7", "8"}), UsageError);
+}

@@ -104,3 +104,21 @@ TEST_CASE("timeout_warning_percent: 75 by default, 0 never warns, 100 and more a
               std::string::npos);
     }
 }
+
+TEST_CASE("server_templates lists template units only, and never the daemon's own")
+{
+    CHECK(parseConfig("{}").serverTemplates == std::vector<std::string>{"left4me-server@.service"});
+    CHECK(parseConfig(R"({"server_templates": ["game@.service", "a.b:c-d_e@.service"]})").serverTemplates ==
+          std::vector<std::string>{"game@.service", "a.b:c-d_e@.service"});
+    CHECK(parseConfig(R"({"server_templates": []})").serverTemplates.empty());
+    for (const char* bad :
+         {R"("left4me-server@.service")", R"([5])", R"(["ssh.service"])", R"(["game@1.service"])", R"(["game@.timer"])",
+          R"(["@.service"])", R"(["-game@.service"])", R"(["a\\x2fb@.service"])", R"(["a/b@.service"])"})
+    {
+        CAPTURE(bad);
+        CHECK(errorOf(std::string(R"({"server_templates": )") + bad + "}").find("\"server_templates\"") !=
+              std::string::npos);
+    }
+    CHECK(errorOf(R"({"server_templates": ["left4me-build@.service"]})").find("own build template") !=
+          std::string::npos);
+}

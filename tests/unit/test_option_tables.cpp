@@ -4,6 +4,7 @@
 #include "builds/build_request.hpp"
 #include "caps/caps_request.hpp"
 #include "mounts/mount_request.hpp"
+#include "servers/server_request.hpp"
 
 #include <doctest/doctest.h>
 
@@ -56,4 +57,10 @@ TEST_CASE("Mount's option table is the XML's")
 TEST_CASE("ApplyCaps's option table is the XML's")
 {
     CHECK(capsOptionTable() == xmlTable("ApplyCaps"));
+}
+
+TEST_CASE("EnableServer's and DisableServer's option table is the XML's")
+{
+    CHECK(serverOptionTable() == xmlTable("EnableServer"));
+    CHECK(serverOptionTable() == xmlTable("DisableServer"));
 }
