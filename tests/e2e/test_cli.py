@@ -286,7 +286,7 @@ def test_caps_sets_and_clears_capabilities(svc):
 
 @pytest.mark.quick
 @pytest.mark.parametrize("command", ["", "build", "jobs", "status", "log", "cancel", "mount", "unmount", "mounts", "caps",
-                                     "server"])
+                                     "server", "units"])
 def test_every_command_answers_help(svc, command):
     run = ctl(svc, *([command] if command else []), "--help")
     assert run.returncode == 0 and run.stdout.startswith("Usage: left4me-builderctl")
@@ -315,6 +315,7 @@ def test_bash_completion_completes_commands_and_options(svc):
     script = ("source /usr/share/bash-completion/bash_completion; "
               "source /usr/share/bash-completion/completions/left4me-builderctl; " + complete +
               "complete_line 'left4me-builderctl bu'; complete_line 'left4me-builderctl build --me'; "
-              "complete_line 'left4me-builderctl server e'; complete_line 'left4me-builderctl server enable 1 --t'")
+              "complete_line 'left4me-builderctl server e'; complete_line 'left4me-builderctl server enable 1 --t'; "
+              "complete_line 'left4me-builderctl units i'; complete_line 'left4me-builderctl units install a 1 --e'")
     out = svc.c.run(["bash", "-c", script]).stdout.splitlines()
-    assert out == ["build", "--memory-max=", "enable", "--template="]
+    assert out == ["build", "--memory-max=", "enable", "--template=", "install", "--enable="]
