@@ -190,12 +190,7 @@ int runJobs(Session& session, const CommandLine& line)
 
     if (line.has("json"))
     {
-        auto array = nlohmann::json::array();
-        for (const auto& [path, properties] : jobs)
-        {
-            array.push_back(objectJson(path, properties));
-        }
-        printJsonLine(array);
+        printObjectsJson(jobs);
         return exit_code::success;
     }
     std::vector<std::vector<std::string>> rows;

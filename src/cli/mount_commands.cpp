@@ -57,12 +57,7 @@ int runMounts(Session& session, const CommandLine& line)
     });
     if (line.has("json"))
     {
-        auto array = nlohmann::json::array();
-        for (const auto& [path, properties] : mounts)
-        {
-            array.push_back(objectJson(path, properties));
-        }
-        printJsonLine(array);
+        printObjectsJson(mounts);
         return exit_code::success;
     }
     std::vector<std::vector<std::string>> rows;

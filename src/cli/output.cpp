@@ -63,6 +63,16 @@ nlohmann::json objectJson(const std::string& path, const std::map<std::string, s
     return object;
 }
 
+void printObjectsJson(const std::vector<std::pair<std::string, std::map<std::string, sdbus::Variant>>>& objects)
+{
+    auto array = nlohmann::json::array();
+    for (const auto& [path, properties] : objects)
+    {
+        array.push_back(objectJson(path, properties));
+    }
+    printJsonLine(array);
+}
+
 void printTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows, bool legend)
 {
     std::vector<size_t> widths(header.size());

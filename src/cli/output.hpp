@@ -16,6 +16,8 @@ nlohmann::json toJson(const sdbus::Variant& value);
 nlohmann::json toJson(const std::map<std::string, sdbus::Variant>& properties);
 // One object for --json: its properties plus "Path".
 nlohmann::json objectJson(const std::string& path, const std::map<std::string, sdbus::Variant>& properties);
+// A list command's --json: one array of objectJson, in the order given.
+void printObjectsJson(const std::vector<std::pair<std::string, std::map<std::string, sdbus::Variant>>>& objects);
 
 // Prints ROWS under HEADER (unless not LEGEND: --no-legend, for scripts) in
 // columns separated by two spaces; the last column is not padded.

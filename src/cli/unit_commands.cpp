@@ -65,12 +65,7 @@ int list(Session& session, const CommandLine& line)
     });
     if (line.has("json"))
     {
-        auto array = nlohmann::json::array();
-        for (const auto& [path, properties] : addons)
-        {
-            array.push_back(objectJson(path, properties));
-        }
-        printJsonLine(array);
+        printObjectsJson(addons);
         return exit_code::success;
     }
     std::vector<std::vector<std::string>> rows;

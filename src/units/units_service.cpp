@@ -99,8 +99,8 @@ std::vector<std::string> without(const std::vector<std::string>& all, const std:
 
 // Runs each STEP in turn: a step gets the continuation it calls with
 // nullopt, or with what failed, which ends the sequence at DONE.
-using Next = std::function<void(std::optional<std::string> failure)>;
-using Step = std::function<void(Next next)>;
+using Next = StepDone;
+using Step = UnitsStep;
 
 void runSteps(const std::shared_ptr<std::vector<Step>>& steps, std::size_t at, const Next& done)
 {
@@ -487,23 +487,8 @@ void UnitsService::apply(const std::shared_ptr<Install>& run)
     std::vector<std::string> beforeEnabled = intent.before ? intent.before->enabled : std::vector<std::string>{};
     auto gone = without(beforeUnits, request.units);
     std::vector<Step> steps;
-    steps.emplace_back([this, beforeEnabled](const Next& next) {
-        forAll(
-            beforeEnabled,
-            [this](const std::string& unit, const std::function<void()>& answered) {
-                systemd_.disableUnitFile(unit, [answered](const SystemdError*) { answered(); });
-            },
-            [next] { next(std::nullopt); });
-    });
-    steps.emplace_back([this, gone](const Next& next) {
-        runJobs(gone, &Systemd::stopUnit, [next](const std::map<std::string, std::string>& failed) {
-            if (!failed.empty())
-            {
-                return next(stepFailed("stopping", failed.begin()->first, failed.begin()->second));
-            }
-            next(std::nullopt);
-        });
-    });
+    steps.emplace_back(disabling(beforeEnabled));
+    steps.emplace_back(stopping(gone));
     steps.emplace_back([this, gone](const Next& next) {
         for (const auto& unit : gone)
         {
@@ -649,23 +634,8 @@ void UnitsService::remove(const RemoveUnitsRequest& request, const Reply<Done>& 
                                      std::string("Cannot record the call, so nothing was changed: ") + e.what()));
             }
             std::vector<Step> steps;
-            steps.emplace_back([this, enabled](const Next& next) {
-                forAll(
-                    enabled,
-                    [this](const std::string& unit, const std::function<void()>& answered) {
-                        systemd_.disableUnitFile(unit, [answered](const SystemdError*) { answered(); });
-                    },
-                    [next] { next(std::nullopt); });
-            });
-            steps.emplace_back([this, units](const Next& next) {
-                runJobs(units, &Systemd::stopUnit, [next](const std::map<std::string, std::string>& failed) {
-                    if (!failed.empty())
-                    {
-                        return next(stepFailed("stopping", failed.begin()->first, failed.begin()->second));
-                    }
-                    next(std::nullopt);
-                });
-            });
+            steps.emplace_back(disabling(enabled));
+            steps.emplace_back(stopping(units));
             steps.emplace_back(
                 [this, units](const Next& next) { installed_.remove(units, [next] { next(std::nullopt); }); });
             runSteps(std::move(steps), [this, shared, request, reply](const std::optional<std::string>& failure) {
@@ -695,6 +665,35 @@ void UnitsService::remove(const RemoveUnitsRequest& request, const Reply<Done>& 
                 reply(Done{});
             });
         });
+}
+
+UnitsStep UnitsService::disabling(std::vector<std::string> units)
+{
+    return [this, units = std::move(units)](const Next& next) {
+        forAll(
+            units,
+            [this](const std::string& unit, const std::function<void()>& answered) {
+                systemd_.disableUnitFile(unit, [answered](const SystemdError*) { answered(); });
+            },
+            [next] { next(std::nullopt); });
+    };
+}
+
+UnitsStep UnitsService::stopping(std::vector<std::string> units, std::function<void(const std::string&)> report)
+{
+    return [this, units = std::move(units), report = std::move(report)](const Next& next) {
+        runJobs(units, &Systemd::stopUnit, [next, report](const std::map<std::string, std::string>& failed) {
+            if (!report && !failed.empty())
+            {
+                return next(stepFailed("stopping", failed.begin()->first, failed.begin()->second));
+            }
+            for (const auto& [unit, why] : failed)
+            {
+                report(stepFailed("stopping", unit, why));
+            }
+            next(std::nullopt);
+        });
+    };
 }
 
 void UnitsService::runJobs(const std::vector<std::string>& units,
@@ -746,23 +745,8 @@ void UnitsService::restore(const UnitsIntent& intent, std::function<void()> then
         log::error("Putting back the units of add-on " + addon + ": " + what, {{"LEFT4ME_ADDON", addon}});
     };
     std::vector<Step> steps;
-    steps.emplace_back([this, units = intent.afterUnits](const Next& next) {
-        forAll(
-            units,
-            [this](const std::string& unit, const std::function<void()>& answered) {
-                systemd_.disableUnitFile(unit, [answered](const SystemdError*) { answered(); });
-            },
-            [next] { next(std::nullopt); });
-    });
-    steps.emplace_back([this, added, report](const Next& next) {
-        runJobs(added, &Systemd::stopUnit, [next, report](const std::map<std::string, std::string>& failed) {
-            for (const auto& [unit, why] : failed)
-            {
-                report(stepFailed("stopping", unit, why));
-            }
-            next(std::nullopt);
-        });
-    });
+    steps.emplace_back(disabling(intent.afterUnits));
+    steps.emplace_back(stopping(added, report));
     steps.emplace_back([this, added, intent, report](const Next& next) {
         for (const auto& unit : added)
         {
@@ -783,15 +767,7 @@ void UnitsService::restore(const UnitsIntent& intent, std::function<void()> then
                                next(std::nullopt);
                            });
     });
-    steps.emplace_back([this, stopped, report](const Next& next) {
-        runJobs(stopped, &Systemd::stopUnit, [next, report](const std::map<std::string, std::string>& failed) {
-            for (const auto& [unit, why] : failed)
-            {
-                report(stepFailed("stopping", unit, why));
-            }
-            next(std::nullopt);
-        });
-    });
+    steps.emplace_back(stopping(stopped, report));
     steps.emplace_back([this, intent](const Next& next) {
         // A unit the call started that failed stays "failed" until reset.
         for (const auto& unit : intent.afterUnits)

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ struct UnitsPaths
 // its version's units/ directory, judged by what systemd makes of them,
 // and installed, enabled and started as one step that is undone, whole, on
 // any failure or after a crash. The operation layer behind both methods.
+// One step of an install, a removal or a rollback: it calls NEXT with
+// nullopt, or with what failed, which ends the sequence.
+using StepDone = std::function<void(std::optional<std::string> failure)>;
+using UnitsStep = std::function<void(StepDone next)>;
+
 class UnitsService
 {
   public:
@@ -65,6 +71,11 @@ class UnitsService
     // for every job; THEN gets each unit whose job did not end "done".
     void runJobs(const std::vector<std::string>& units, void (Systemd::*start)(const std::string&, Systemd::Queued),
                  std::function<void(std::map<std::string, std::string> failed)> then);
+    // Steps that install, remove and restore share: disable UNITS, whatever
+    // each answers; stop UNITS, ending the sequence at the first failure,
+    // or, given REPORT, reporting each failure and going on.
+    UnitsStep disabling(std::vector<std::string> units);
+    UnitsStep stopping(std::vector<std::string> units, std::function<void(const std::string&)> report = {});
     [[nodiscard]] std::string intentPath(const std::string& addon) const;
     [[nodiscard]] std::string recordPath(const std::string& addon) const;
     void saveIntent(const UnitsIntent& intent) const;
