@@ -48,6 +48,14 @@ IpPrefix prefixOf(int family, const void* address, std::size_t size, unsigned le
     return prefix.normalized();
 }
 
+// NLMSG_OK, with its comparison of the unsigned nlmsg_len against the
+// signed remaining length made explicit: clang warns on the macro's.
+bool messageOk(const nlmsghdr* header, int remaining)
+{
+    return remaining >= static_cast<int>(sizeof(nlmsghdr)) && header->nlmsg_len >= sizeof(nlmsghdr) &&
+           header->nlmsg_len <= static_cast<unsigned>(remaining);
+}
+
 } // namespace
 
 std::vector<IpPrefix> parseAddressDump(const unsigned char* data, std::size_t size, bool& done)
@@ -55,7 +63,7 @@ std::vector<IpPrefix> parseAddressDump(const unsigned char* data, std::size_t si
     std::vector<IpPrefix> out;
     done = false;
     auto remaining = static_cast<int>(size);
-    for (const auto* header = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(header, remaining);
+    for (const auto* header = reinterpret_cast<const nlmsghdr*>(data); messageOk(header, remaining);
          header = NLMSG_NEXT(header, remaining))
     {
         if (header->nlmsg_type == NLMSG_DONE)
